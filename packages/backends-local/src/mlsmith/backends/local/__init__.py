@@ -1,0 +1,1 @@
+"""mlsmith local backends: SQLite/PostgreSQL via SQLAlchemy, fsspec files, Fernet, pools."""

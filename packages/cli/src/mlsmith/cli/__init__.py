@@ -1,0 +1,1 @@
+"""mlsmith command line: a thin Typer adapter over core services."""

@@ -1,0 +1,1 @@
+"""mlsmith HTTP server (FastAPI adapter over core services): delivered by the server issue."""
