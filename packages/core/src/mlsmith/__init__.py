@@ -11,7 +11,7 @@ from pkgutil import extend_path
 
 __path__ = extend_path(__path__, __name__)
 
-_FACADE = ("train", "promote", "predict", "load_model", "connect")
+_FACADE = ("train", "promote", "predict", "load_model", "connect", "Platform")
 
 
 def __getattr__(name: str):

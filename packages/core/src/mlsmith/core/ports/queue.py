@@ -19,7 +19,12 @@ from mlsmith.core.domain import Job
 @runtime_checkable
 class JobQueue(Protocol):
     def enqueue(
-        self, kind: str, payload: dict[str, Any], *, max_attempts: int = 3, job_id: str | None = None
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        max_attempts: int = 3,
+        job_id: str | None = None,
     ) -> Job:
         """``job_id`` makes enqueueing idempotent: the same id twice returns the existing job."""
         ...

@@ -1,0 +1,1 @@
+"""Use cases. Each is a function taking ``Backends`` (and a ``Scope``); all authorization lives here."""

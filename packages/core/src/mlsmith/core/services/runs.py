@@ -1,0 +1,121 @@
+"""Read, delete and replay runs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlsmith.core.domain import Artifact, Run, RunEvent, RunStatus
+from mlsmith.core.errors import Conflict, InvalidInput
+from mlsmith.core.services import artifacts, datasets
+from mlsmith.core.services.scope import Scope
+
+if TYPE_CHECKING:
+    from mlsmith.core.backends import Backends
+
+
+def get(backends: Backends, scope: Scope, run_id: str) -> Run:
+    with backends.metadata.unit_of_work() as uow:
+        run = uow.runs.get(run_id)
+    scope.check(run, "run", run_id)
+    return run
+
+
+def list_runs(
+    backends: Backends, scope: Scope, *, status: str | None = None, limit: int = 50, offset: int = 0
+) -> list[Run]:
+    try:
+        st = RunStatus(status) if status else None
+    except ValueError as exc:
+        choices = ", ".join(s.value for s in RunStatus)
+        raise InvalidInput(f"unknown status {status!r}; choose one of {choices}") from exc
+    with backends.metadata.unit_of_work() as uow:
+        return uow.runs.list(scope.workspace_id, status=st, limit=limit, offset=offset)
+
+
+def events(
+    backends: Backends, scope: Scope, run_id: str, *, after_seq: int = 0, limit: int = 1000
+) -> list[RunEvent]:
+    get(backends, scope, run_id)
+    with backends.metadata.unit_of_work() as uow:
+        return uow.events.list(run_id, after_seq=after_seq, limit=limit)
+
+
+def list_artifacts(backends: Backends, scope: Scope, run_id: str) -> list[Artifact]:
+    get(backends, scope, run_id)
+    with backends.metadata.unit_of_work() as uow:
+        return uow.artifacts.list(run_id)
+
+
+def delete(backends: Backends, scope: Scope, run_id: str) -> int:
+    """Delete a finished run: its stored files first (all attempts), then its rows. A model version
+    that still points at the run keeps it alive (409)."""
+    run = get(backends, scope, run_id)
+    if not run.status.terminal:
+        raise Conflict(f"run {run_id} is {run.status.value}; cancel it before deleting it")
+    with backends.metadata.unit_of_work() as uow:
+        for model in uow.models.list(scope.workspace_id):
+            for mv in uow.models.list_versions(model.id):
+                if mv.run_id == run_id:
+                    raise Conflict(
+                        f"run {run_id} backs model {model.name!r} version {mv.version}; "
+                        "it cannot be deleted",
+                        model=model.name,
+                        version=mv.version,
+                    )
+    removed = backends.blobs.delete_prefix(artifacts.run_prefix(run_id))
+    with backends.metadata.unit_of_work() as uow:
+        uow.runs.delete(run_id)
+    return removed
+
+
+def replay(backends: Backends, scope: Scope, run_id: str) -> dict[str, Any]:
+    """Re-derive a run's leaderboard from its reproducibility manifest (same data, seed, splits and
+    candidates, no time budget) and compare it with the recorded one."""
+    from mlsmith.core.engine import TrainConfig, fit_automl
+
+    run = get(backends, scope, run_id)
+    if not run.leaderboard or not run.manifest:
+        raise Conflict(f"run {run_id} has no recorded leaderboard to replay")
+    ds = datasets.get(backends, scope, run.dataset_id)
+    if ds.sha256 != run.manifest.get("dataset_sha256"):
+        raise Conflict("the run's dataset changed since the run; it cannot be replayed")
+    df = datasets.load_frame(backends, ds)
+    s = run.settings
+    recorded = {row["model"]: row for row in run.leaderboard if row.get("status") == "ok"}
+    config = TrainConfig(
+        target=run.target,
+        task=run.task,
+        metric=run.metric,
+        folds=s.get("folds", 5),
+        time_budget_s=None,
+        seed=s.get("seed", 0),
+        tune_top_k=0,
+        candidates=[m for m in (row["model"] for row in run.leaderboard) if m in recorded],
+        finalize=False,
+    )
+    result = fit_automl(df, config)
+    replayed = {row.model: row.to_dict() for row in result.leaderboard}
+    rows = []
+    for name, old in recorded.items():
+        new = replayed.get(name)
+        old_score = old["mean"].get(run.metric)
+        new_score = new["mean"].get(run.metric) if new else None
+        same = new is not None and _close(old["fold_scores"], new["fold_scores"])
+        rows.append({"model": name, "recorded": old_score, "replayed": new_score, "match": same})
+    return {
+        "run_id": run_id,
+        "metric": run.metric,
+        "rows": rows,
+        "match": all(r["match"] for r in rows),
+    }
+
+
+def _close(a: dict[str, list], b: dict[str, list], tol: float = 1e-9) -> bool:
+    for metric, vals in a.items():
+        other = b.get(metric, [])
+        if len(vals) != len(other):
+            return False
+        for x, y in zip(vals, other, strict=True):
+            if (x is None) != (y is None) or (x is not None and abs(x - y) > tol):
+                return False
+    return True

@@ -1,0 +1,124 @@
+"""The worker loop: claim jobs from the queue, hand them to compute, keep their leases alive,
+forward cancel requests, and settle runs whose task ended without settling them (a killed process).
+
+The same loop serves the embedded CLI (``run_until``), ``mlsmith serve`` (a background thread) and
+``mlsmith worker``; only the configured queue and compute differ.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mlsmith.core.domain import Job, RunStatus, utcnow
+from mlsmith.core.errors import NotFound
+from mlsmith.core.ports.compute import TaskState
+from mlsmith.core.services.training import TRAIN_JOB
+
+if TYPE_CHECKING:
+    from mlsmith.core.backends import Backends
+
+log = logging.getLogger(__name__)
+EXECUTE_RUN = "mlsmith.core.services.execution:execute_run"
+_ENDED = (TaskState.DONE, TaskState.FAILED, TaskState.CANCELLED, TaskState.UNKNOWN)
+
+
+@dataclass
+class _Active:
+    job: Job
+    run_id: str
+    next_heartbeat: float
+    cancel_sent: bool = False
+
+
+class Worker:
+    def __init__(self, backends: Backends, *, poll_s: float = 0.2) -> None:
+        self.backends = backends
+        self.poll_s = poll_s
+        self.capacity = backends.settings.workers
+        self.lease_s = backends.settings.lease_s
+        self._active: dict[str, _Active] = {}
+
+    def tick(self) -> None:
+        """One pass: settle ended tasks, heartbeat and cancel live ones, claim new work."""
+        for job_id, act in list(self._active.items()):
+            status = self.backends.compute.status(job_id)
+            if status.state in _ENDED:
+                self._settle(act, status.state, status.error)
+                del self._active[job_id]
+            else:
+                self._tend(act)
+        while len(self._active) < self.capacity:
+            job = self.backends.queue.claim(self.lease_s, kinds=(TRAIN_JOB,))
+            if job is None:
+                break
+            run_id = job.payload["run_id"]
+            self._active[job.id] = _Active(job, run_id, time.monotonic() + self.lease_s / 3)
+            self.backends.compute.submit(job.id, EXECUTE_RUN, {"run_id": run_id})
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._active)
+
+    def run_until(
+        self, done: Callable[[], bool], on_tick: Callable[[], None] | None = None
+    ) -> None:
+        """Drive the loop in this thread until ``done()`` (the embedded CLI and API use this)."""
+        while True:
+            self.tick()
+            if on_tick:
+                on_tick()
+            if done():
+                return
+            time.sleep(self.poll_s)
+
+    def serve(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # the loop must survive a passing backend error
+                log.exception("worker tick failed")
+            stop.wait(self.poll_s)
+        for job_id in list(self._active):
+            self.backends.compute.cancel(job_id)
+
+    def _tend(self, act: _Active) -> None:
+        now = time.monotonic()
+        if now >= act.next_heartbeat:
+            act.next_heartbeat = now + self.lease_s / 3
+            if not self.backends.queue.heartbeat(act.job.id, act.job.lease_token, self.lease_s):
+                log.warning("lost the lease of job %s; stopping it", act.job.id)
+                self.backends.compute.cancel(act.job.id)
+        if not act.cancel_sent and self._cancel_requested(act.run_id):
+            act.cancel_sent = True
+            self.backends.compute.cancel(act.job.id)
+
+    def _cancel_requested(self, run_id: str) -> bool:
+        with self.backends.metadata.unit_of_work() as uow:
+            try:
+                return uow.runs.get(run_id).cancel_requested
+            except NotFound:  # deleted while running
+                return True
+
+    def _settle(self, act: _Active, state: TaskState, error: str | None) -> None:
+        """The task ended. If it did not settle its run (killed, crashed), settle it here."""
+        with self.backends.metadata.unit_of_work() as uow:
+            try:
+                run = uow.runs.get(act.run_id)
+            except NotFound:
+                run = None
+            if run is not None and not run.status.terminal:
+                cancelled = run.cancel_requested or state == TaskState.CANCELLED
+                new = RunStatus.CANCELLED if cancelled else RunStatus.FAILED
+                fields = {"stage": new.value, "finished_at": utcnow()}
+                if not cancelled:
+                    fields["error"] = f"worker task ended without a result: {error or state.value}"
+                if uow.runs.transition(
+                    act.run_id, (RunStatus.QUEUED, RunStatus.RUNNING), new, **fields
+                ):
+                    uow.events.append(act.run_id, "status", {"status": new.value})
+        self.backends.queue.ack(act.job.id, act.job.lease_token)
