@@ -18,6 +18,8 @@ from mlsmith.core import cancellation
 from mlsmith.core.errors import Cancelled
 
 _POLL_S = 0.01
+# A helper that ignores SIGTERM, as a stuck native library might: only SIGKILL stops it.
+_STUBBORN_HELPER = "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True: pass"
 
 
 def write_file(backends: Any, path: str, text: str) -> None:
@@ -49,14 +51,14 @@ def wait_cooperatively(backends: Any, seconds: float, started_file: str | None =
 
 
 def burn_cpu(backends: Any, seconds: float, pid_file: str, helpers: int = 0) -> None:
-    """Spin the CPU for ``seconds`` and ignore cancellation: only a preemptive compute stops it.
+    """Spin the CPU for ``seconds`` ignoring cancellation: only a preemptive compute stops it.
 
     ``helpers`` starts that many busy child processes first, like joblib or BLAS would; their pids
     follow the task's own in ``pid_file`` (one per line), so a test can check they were stopped.
     """
     children = [
         # A fixed argv of this interpreter: no shell, no input from data.
-        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        subprocess.Popen([sys.executable, "-c", _STUBBORN_HELPER])  # noqa: S603
         for _ in range(helpers)
     ]
     pids = [os.getpid(), *(child.pid for child in children)]
