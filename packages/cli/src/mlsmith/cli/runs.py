@@ -1,0 +1,128 @@
+"""``mlsmith runs``: list, show, cancel, delete and replay training runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mlsmith.cli.context import state
+from mlsmith.cli.errors import EXIT_FAILED
+from mlsmith.cli.output import console, fmt_score, fmt_time, print_json
+from mlsmith.cli.views import best_score, print_run, run_detail, run_summary
+
+runs_app = typer.Typer(
+    help="Training runs: list, inspect, cancel, delete, replay.", no_args_is_help=True
+)
+
+RunId = Annotated[str, typer.Argument(help="Run id (from `mlsmith runs list`).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+@runs_app.command("list")
+def list_runs(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None, typer.Option(help="queued | running | succeeded | failed | cancelled.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 20,
+    as_json: AsJson = False,
+) -> None:
+    """Runs of the workspace, newest first."""
+    from rich.table import Table
+
+    from mlsmith.core.services import runs
+
+    st = state(ctx)
+    found = runs.list_runs(st.backends, st.scope, status=status, limit=limit)
+    if as_json:
+        print_json([run_summary(r) for r in found])
+        return
+    if not found:
+        console.print("no runs yet: try `mlsmith train DATA.csv --target COLUMN`")
+        return
+    table = Table()
+    for col in ("run", "status", "stage", "task", "metric", "best model", "score", "created"):
+        table.add_column(col, no_wrap=col == "run")
+    for r in found:
+        table.add_row(
+            r.id,
+            r.status.value,
+            r.stage,
+            r.task,
+            r.metric or "-",
+            r.best_model or "-",
+            fmt_score(best_score(r)),
+            fmt_time(r.created_at),
+        )
+    console.print(table)
+
+
+@runs_app.command("show")
+def show(ctx: typer.Context, run_id: RunId, as_json: AsJson = False) -> None:
+    """Status, leaderboard and artifacts (with sha256) of one run."""
+    from mlsmith.core.services import runs
+
+    st = state(ctx)
+    run = runs.get(st.backends, st.scope, run_id)
+    arts = runs.list_artifacts(st.backends, st.scope, run_id)
+    if as_json:
+        print_json(run_detail(run, arts))
+    else:
+        print_run(run, arts)
+
+
+@runs_app.command("cancel")
+def cancel(ctx: typer.Context, run_id: RunId) -> None:
+    """Cancel a queued run at once, or ask the worker running it to stop."""
+    from mlsmith.core.services import training
+
+    st = state(ctx)
+    run = training.cancel_run(st.backends, st.scope, run_id)
+    if run.status.terminal:
+        console.print(f"run {run.id} is {run.status.value}")
+    else:
+        console.print(f"run {run.id}: cancellation requested; its worker will stop it")
+
+
+@runs_app.command("delete")
+def delete(
+    ctx: typer.Context,
+    run_id: RunId,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a finished run with its stored files."""
+    from mlsmith.core.services import runs
+
+    st = state(ctx)
+    runs.get(st.backends, st.scope, run_id)  # an unknown id fails before the prompt
+    if not yes:
+        typer.confirm(f"delete run {run_id} and its files?", abort=True)
+    removed = runs.delete(st.backends, st.scope, run_id)
+    console.print(f"deleted run {run_id} ({removed} stored files)")
+
+
+@runs_app.command("replay")
+def replay(ctx: typer.Context, run_id: RunId, as_json: AsJson = False) -> None:
+    """Retrain a run's models from its manifest and compare with the recorded scores."""
+    from rich.table import Table
+
+    from mlsmith.core.services import runs
+
+    st = state(ctx)
+    result = runs.replay(st.backends, st.scope, run_id)
+    if as_json:
+        print_json(result)
+    else:
+        table = Table(title=f"Replay of {run_id} ({result['metric']})", title_justify="left")
+        for col in ("model", "recorded", "replayed", "result"):
+            table.add_column(col)
+        for row in result["rows"]:
+            verdict = "[green]match[/]" if row["match"] else "[red]MISMATCH[/]"
+            table.add_row(
+                row["model"], fmt_score(row["recorded"]), fmt_score(row["replayed"]), verdict
+            )
+        console.print(table)
+        console.print("match" if result["match"] else "[red]MISMATCH[/]")
+    if not result["match"]:
+        raise typer.Exit(EXIT_FAILED)
