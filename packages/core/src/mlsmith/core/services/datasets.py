@@ -64,6 +64,15 @@ def ingest_stream(backends: Backends, scope: Scope, stream: BinaryIO, *, name: s
     return ds
 
 
+def read_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """A local CSV as a frame (for predict inputs), with the same InvalidInput errors as ingest."""
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidInput(f"file not found: {p}", path=str(p))
+    with p.open("rb") as fh:
+        return _parse(fh, p.name)
+
+
 def get(backends: Backends, scope: Scope, dataset_id: str) -> Dataset:
     with backends.metadata.unit_of_work() as uow:
         ds = uow.datasets.get(dataset_id)
