@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -250,6 +251,29 @@ class BlobStoreContract:
             list(store.list_keys(key))
         with pytest.raises(InvalidInput):
             store.exists(key)
+
+    # -- concurrency --------------------------------------------------------------------------
+
+    def test_concurrent_writers_to_one_key_leave_one_whole_object(self, store: BlobStore) -> None:
+        # Each writer's object is distinct and large enough to span several chunks; whatever
+        # finishes last must be readable whole, never a mix of two writers.
+        seeds = [f"writer-{i}".encode() for i in range(6)]
+        size = 2 * MIB + 7
+        with ThreadPoolExecutor(max_workers=len(seeds)) as pool:
+            infos = list(
+                pool.map(lambda s: store.put("same/key", GeneratedStream(size, seed=s)), seeds)
+            )
+        expected = {generated_sha256(size, seed=s) for s in seeds}
+        assert {info.sha256 for info in infos} == expected
+        assert sha256_of_stored(store, "same/key")[1] in expected
+        assert list(store.list_keys()) == ["same/key"]
+
+    def test_concurrent_writers_to_many_keys_all_land(self, store: BlobStore) -> None:
+        keys = [f"w{t}/k{i}" for t in range(8) for i in range(10)]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda k: store.put(k, io.BytesIO(k.encode())), keys))
+        assert list(store.list_keys()) == sorted(keys)
+        assert all(read_all(store, k) == k.encode() for k in keys)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
