@@ -7,7 +7,14 @@ from typing import Annotated
 import typer
 
 from mlsmith.cli.context import state
-from mlsmith.cli.output import console, fmt_score, fmt_time, print_json, to_jsonable
+from mlsmith.cli.output import (
+    compact_table,
+    console,
+    fmt_score,
+    fmt_time,
+    print_json,
+    to_jsonable,
+)
 from mlsmith.cli.views import resolved_json, version_json, version_line
 
 models_app = typer.Typer(help="Registered models: list, show, alias.", no_args_is_help=True)
@@ -36,8 +43,6 @@ def promote(
 @models_app.command("list")
 def list_models(ctx: typer.Context, as_json: AsJson = False) -> None:
     """Models with their latest version and aliases."""
-    from rich.table import Table
-
     from mlsmith.core.services import registry
 
     st = state(ctx)
@@ -61,9 +66,7 @@ def list_models(ctx: typer.Context, as_json: AsJson = False) -> None:
     if not found:
         console.print("no models yet: promote a run with `mlsmith promote RUN --name NAME`")
         return
-    table = Table()
-    for col in ("model", "versions", "latest", "aliases", "created"):
-        table.add_column(col)
+    table = compact_table("model", "versions", "latest", "aliases", "created")
     for m, versions, aliases in found:
         table.add_row(
             m.name,
@@ -82,8 +85,6 @@ def show(
     as_json: AsJson = False,
 ) -> None:
     """Versions of a model: run, aliases and lineage."""
-    from rich.table import Table
-
     from mlsmith.core.services import registry
 
     st = state(ctx)
@@ -100,9 +101,16 @@ def show(
             )
         )
         return
-    table = Table(title=f"Model {model.name}", title_justify="left")
-    for col in ("version", "aliases", "run", "best model", "score", "dataset sha256", "created"):
-        table.add_column(col, no_wrap=col == "run")
+    table = compact_table(
+        "version",
+        "aliases",
+        "run",
+        "best model",
+        "score",
+        "dataset",
+        "created",
+        title=f"model {model.name}",
+    )
     for v in sorted(versions, key=lambda v: v.version):
         lin = v.lineage
         metric = lin.get("metric")
@@ -112,7 +120,7 @@ def show(
             v.run_id,
             lin.get("best_model") or "-",
             f"{metric} {fmt_score(lin.get('score'))}" if metric else "-",
-            (lin.get("dataset_sha256") or "-")[:12],
+            (lin.get("dataset_sha256") or "-")[:8],
             fmt_time(v.created_at),
         )
     console.print(table)

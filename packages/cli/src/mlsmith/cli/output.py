@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -66,7 +67,7 @@ def fmt_score(value: Any) -> str:
 
 
 def fmt_time(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
 def leaderboard_metrics(
@@ -86,30 +87,51 @@ def leaderboard_metrics(
 
 def leaderboard_table(board: list[Mapping[str, Any]], metric: str | None, title: str = "") -> Table:
     main, others = leaderboard_metrics(board, metric)
-    table = Table(title=title or None, title_justify="left")
-    table.add_column("#", justify="right")
+    # Two secondary metrics and no per-row error text: the table must fit 80 columns (errors of
+    # skipped/stopped models are in `mlsmith runs show --json`).
+    others = others[:2]
+    table = Table(
+        title=title or None,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     table.add_column("model", no_wrap=True)
-    table.add_column(f"{main} (mean ± std)", justify="right", no_wrap=True)
+    table.add_column(f"{main} ± std", justify="right", no_wrap=True)
     for name in others:
-        table.add_column(name, justify="right")
-    table.add_column("fit s", justify="right")
-    table.add_column("status")
-    for i, row in enumerate(board, 1):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("fit s", justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True, min_width=13)
+    for row in board:  # ranked best first by the engine
         mean, std = row.get("mean") or {}, row.get("std") or {}
         score = fmt_score(mean.get(main))
         if score != "-" and std.get(main) is not None:
-            score += f" ± {fmt_score(std.get(main))}"
+            score += f" ± {std[main]:.3f}"
         status = row.get("status", "")
-        style = None if status == "ok" else "dim"
         table.add_row(
-            str(i),
             str(row.get("model")),
             score,
             *(fmt_score(mean.get(m)) for m in others),
             f"{row.get('fit_time_s') or 0:.1f}",
-            status if not row.get("error") else f"{status}: {row['error'][:60]}",
-            style=style,
+            status,
+            style=None if status == "ok" else "dim",
         )
+    return table
+
+
+def compact_table(*columns: str, title: str = "") -> Table:
+    """A borderless table (fits more in 80 columns); cells never wrap, rich ellipsizes instead."""
+    table = Table(
+        title=title or None,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for name in columns:
+        # ids are copied into other commands, so they keep their full width (run_ + 16 hex)
+        table.add_column(name, no_wrap=True, min_width=20 if name == "run" else len(name))
     return table
 
 

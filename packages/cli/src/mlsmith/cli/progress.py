@@ -64,11 +64,11 @@ class RunProgress:
     def _announce(self, row: dict[str, Any], metric: str | None) -> None:
         if not self.show:
             return
-        metric = metric or next(iter(row.get("mean") or {}), None)
         ok = row.get("status") == "ok"
         mark = "[green]✓[/]" if ok else "[yellow]·[/]"
-        score = fmt_score((row.get("mean") or {}).get(metric)) if metric else "-"
-        detail = f"{metric} {score}" if ok else row.get("status", "")
+        # The ranking metric is only known before the end when the user chose it (--metric).
+        score = f"{metric} {fmt_score((row.get('mean') or {}).get(metric))}" if metric else ""
+        detail = score if ok else row.get("status", "")
         self._bar.console.print(
             f"  {mark} {row.get('model')}  {detail}  ({row.get('fit_time_s') or 0:.1f}s)",
             highlight=False,
@@ -76,8 +76,9 @@ class RunProgress:
 
     @staticmethod
     def _best(board: list[dict[str, Any]], metric: str | None) -> str:
+        # The engine keeps the leaderboard ranked, so the first ok row is the best so far.
         ok = [r for r in board if r.get("status") == "ok"]
         if not ok:
             return ""
-        metric = metric or next(iter(ok[0].get("mean") or {}), None)
-        return f"best: {ok[0]['model']} {fmt_score((ok[0].get('mean') or {}).get(metric))}"
+        score = f" {fmt_score((ok[0].get('mean') or {}).get(metric))}" if metric else ""
+        return f"best: {ok[0]['model']}{score}"

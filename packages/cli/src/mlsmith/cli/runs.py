@@ -8,7 +8,7 @@ import typer
 
 from mlsmith.cli.context import state
 from mlsmith.cli.errors import EXIT_FAILED
-from mlsmith.cli.output import console, fmt_score, fmt_time, print_json
+from mlsmith.cli.output import compact_table, console, fmt_score, fmt_time, print_json
 from mlsmith.cli.views import best_score, print_run, run_detail, run_summary
 
 runs_app = typer.Typer(
@@ -29,8 +29,6 @@ def list_runs(
     as_json: AsJson = False,
 ) -> None:
     """Runs of the workspace, newest first."""
-    from rich.table import Table
-
     from mlsmith.core.services import runs
 
     st = state(ctx)
@@ -41,18 +39,16 @@ def list_runs(
     if not found:
         console.print("no runs yet: try `mlsmith train DATA.csv --target COLUMN`")
         return
-    table = Table()
-    for col in ("run", "status", "stage", "task", "metric", "best model", "score", "created"):
-        table.add_column(col, no_wrap=col == "run")
+    table = compact_table("run", "status", "task", "best model", "score", "created")
     for r in found:
+        live = f" {r.stage} {r.progress:.0f}%" if r.status.value == "running" else ""
+        score = f"{r.metric} {fmt_score(best_score(r))}" if best_score(r) is not None else "-"
         table.add_row(
             r.id,
-            r.status.value,
-            r.stage,
+            r.status.value + live,
             r.task,
-            r.metric or "-",
             r.best_model or "-",
-            fmt_score(best_score(r)),
+            score,
             fmt_time(r.created_at),
         )
     console.print(table)
@@ -105,8 +101,6 @@ def delete(
 @runs_app.command("replay")
 def replay(ctx: typer.Context, run_id: RunId, as_json: AsJson = False) -> None:
     """Retrain a run's models from its manifest and compare with the recorded scores."""
-    from rich.table import Table
-
     from mlsmith.core.services import runs
 
     st = state(ctx)
@@ -114,9 +108,13 @@ def replay(ctx: typer.Context, run_id: RunId, as_json: AsJson = False) -> None:
     if as_json:
         print_json(result)
     else:
-        table = Table(title=f"Replay of {run_id} ({result['metric']})", title_justify="left")
-        for col in ("model", "recorded", "replayed", "result"):
-            table.add_column(col)
+        table = compact_table(
+            "model",
+            "recorded",
+            "replayed",
+            "result",
+            title=f"replay of {run_id} ({result['metric']})",
+        )
         for row in result["rows"]:
             verdict = "[green]match[/]" if row["match"] else "[red]MISMATCH[/]"
             table.add_row(

@@ -77,15 +77,14 @@ def print_run(run: Run, artifacts: list[Artifact] | None = None) -> None:
         pairs.append(("error", run.error))
     console.print(key_value_table(pairs))
     if artifacts:
-        from rich.table import Table
-
-        table = Table(title="Artifacts", title_justify="left")
-        table.add_column("name", no_wrap=True)
-        table.add_column("size", justify="right")
-        table.add_column("sha256", no_wrap=True)
+        # One line per artifact rather than a table: a full sha256 must never be truncated.
+        console.print("[bold]artifacts[/]")
         for a in artifacts:
-            table.add_row(a.name, f"{a.size_bytes:,}", a.sha256)
-        console.print(table)
+            console.print(
+                f"  {a.name:<18} {a.size_bytes:>10,} B  sha256:{a.sha256}",
+                soft_wrap=True,
+                highlight=False,
+            )
 
 
 def version_line(rv: ResolvedVersion) -> str:
