@@ -191,3 +191,22 @@ def test_bad_compute_options_fail_with_a_config_error_naming_the_setting(
 
     with pytest.raises(ConfigError, match="MLSMITH_COMPUTE_OPTIONS"):
         builder("x", options, ctx)
+
+
+@pytest.mark.parametrize("compute_kind", ["thread", "process"])
+def test_a_task_that_uses_a_port_gets_real_adapters_built_from_settings(
+    compute_kind: str, tmp_path: Path
+) -> None:
+    from mlsmith.core.backends import build_backends
+
+    backends = build_backends(Settings(data_dir=tmp_path / "data", compute=compute_kind))
+    out = tmp_path / "port.txt"
+    try:
+        backends.compute.submit(
+            "t", f"{TASKS}:write_port_type", {"port": "secrets", "path": str(out)}
+        )
+        assert backends.compute.wait("t", DEADLINE_S).state is TaskState.DONE
+    finally:
+        backends.close()
+
+    assert out.read_text(encoding="utf-8") == type(backends.secrets).__name__

@@ -73,3 +73,8 @@ def burn_cpu(backends: Any, seconds: float, pid_file: str, helpers: int = 0) -> 
 def exit_process(backends: Any, code: int) -> None:
     """End the interpreter at once, as a crash or the OOM killer would (no exception, no cleanup)."""
     os._exit(code)
+
+
+def write_port_type(backends: Any, port: str, path: str) -> None:
+    """Write the class name of one port's adapter: proves the task got working backends."""
+    Path(path).write_text(type(getattr(backends, port)).__name__, encoding="utf-8")
