@@ -92,12 +92,14 @@ def test_fifty_concurrent_sqlite_writers_never_see_database_is_locked(sqlite_url
         uow.runs.add(run)
 
     def write(i: int) -> None:
+        # Read first, then write: the pattern where a deferred transaction's upgrade to a writer
+        # fails at once with "database is locked" (no busy wait) if someone else wrote meanwhile.
         with store.unit_of_work() as uow:
-            uow.workspaces.add(Workspace(name=f"ws-{i}"))
-            uow.events.append(run.id, "log", {"i": i})
             got = uow.runs.get(run.id)
             got.progress = float(i)
             uow.runs.save(got)
+            uow.workspaces.add(Workspace(name=f"ws-{i}"))
+            uow.events.append(run.id, "log", {"i": i})
 
     try:
         run_in_threads(50, write)  # any BackendUnavailable("database is locked") re-raises here
@@ -207,14 +209,11 @@ def test_postgres_store_survives_a_dropped_connection(postgres_url: str) -> None
     try:
         with store.engine.connect() as conn:
             pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
-        with store.engine.connect() as killer_conn:
-            pass
         admin = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
         with admin.begin() as conn:
             conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         admin.dispose()
-        del killer_conn
-        store.ping()  # pool_pre_ping replaces the dead pooled connection
+        store.ping()  # pool_pre_ping notices the dead pooled connection and replaces it
         with store.unit_of_work() as uow:
             uow.workspaces.add(Workspace(name="after-restart"))
     finally:
