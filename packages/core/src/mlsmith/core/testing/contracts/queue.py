@@ -22,12 +22,12 @@ from mlsmith.core.domain import JobStatus
 from mlsmith.core.errors import NotFound
 from mlsmith.core.ports.queue import JobQueue
 
-LEASE = 0.3
+LEASE = 0.5  # short, yet long enough that a busy CI box does not expire it by accident
 LONG_LEASE = 60.0
 
 
 def wait_out(lease: float = LEASE) -> None:
-    time.sleep(lease + 0.25)
+    time.sleep(lease + 0.3)
 
 
 class JobQueueContract:
