@@ -81,7 +81,10 @@ def replay(backends: Backends, scope: Scope, run_id: str) -> dict[str, Any]:
         raise Conflict("the run's dataset changed since the run; it cannot be replayed")
     df = datasets.load_frame(backends, ds)
     s = run.settings
-    recorded = {row["model"]: row for row in run.leaderboard if row.get("status") == "ok"}
+    evaluated = [c["model"] for c in run.manifest.get("engine", {}).get("candidates", [])]
+    # Tuned variants come from a random search over the budget: only base candidates replay.
+    base = [m for m in evaluated if "_tuned_" not in m]
+    recorded = {row["model"]: row for row in run.leaderboard if row["model"] in base}
     config = TrainConfig(
         target=run.target,
         task=run.task,
@@ -90,7 +93,7 @@ def replay(backends: Backends, scope: Scope, run_id: str) -> dict[str, Any]:
         time_budget_s=None,
         seed=s.get("seed", 0),
         tune_top_k=0,
-        candidates=[m for m in (row["model"] for row in run.leaderboard) if m in recorded],
+        candidates=base,  # the evaluated order, so early-stopping decisions repeat too
         finalize=False,
     )
     result = fit_automl(df, config)
@@ -98,10 +101,17 @@ def replay(backends: Backends, scope: Scope, run_id: str) -> dict[str, Any]:
     rows = []
     for name, old in recorded.items():
         new = replayed.get(name)
-        old_score = old["mean"].get(run.metric)
-        new_score = new["mean"].get(run.metric) if new else None
-        same = new is not None and _close(old["fold_scores"], new["fold_scores"])
-        rows.append({"model": name, "recorded": old_score, "replayed": new_score, "match": same})
+        complete = old.get("status") == "ok"
+        same = new is not None and _same_folds(old["fold_scores"], new["fold_scores"], complete)
+        rows.append(
+            {
+                "model": name,
+                "status": old.get("status"),
+                "recorded": old["mean"].get(run.metric),
+                "replayed": new["mean"].get(run.metric) if new else None,
+                "match": same,
+            }
+        )
     return {
         "run_id": run_id,
         "metric": run.metric,
@@ -110,12 +120,13 @@ def replay(backends: Backends, scope: Scope, run_id: str) -> dict[str, Any]:
     }
 
 
-def _close(a: dict[str, list], b: dict[str, list], tol: float = 1e-9) -> bool:
+def _same_folds(a: dict[str, list], b: dict[str, list], complete: bool, tol: float = 1e-9) -> bool:
+    """Fold scores agree; a row the budget cut short need only agree on the folds it recorded."""
     for metric, vals in a.items():
         other = b.get(metric, [])
-        if len(vals) != len(other):
+        if len(other) < len(vals) or (complete and len(other) != len(vals)):
             return False
-        for x, y in zip(vals, other, strict=True):
+        for x, y in zip(vals, other[: len(vals)], strict=True):
             if (x is None) != (y is None) or (x is not None and abs(x - y) > tol):
                 return False
     return True
