@@ -30,7 +30,7 @@ def test_user_file_name_never_reaches_the_storage_key(backends, scope):
 
 @pytest.mark.parametrize("content", [b"", b"a,b\n"])
 def test_empty_csv_is_refused_and_leaves_nothing_stored(backends, scope, content):
-    with pytest.raises(InvalidInput, match="empty|no rows"):
+    with pytest.raises(InvalidInput, match=r"empty|no rows"):
         datasets.ingest_stream(backends, scope, io.BytesIO(content), name="empty.csv")
     assert list(backends.blobs.list_keys("workspaces")) == []
 

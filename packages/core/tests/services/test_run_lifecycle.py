@@ -54,7 +54,7 @@ def test_promote_predict_and_aliases(backends, scope, trained, iris_frame):
     assert registry.resolve(backends, scope, "iris@champion").version.version == 2
 
     features = iris_frame.drop(columns=["target"]).assign(extra=1)
-    frame, warnings, rv = prediction.predict(backends, scope, "iris@champion", features)
+    frame, warnings, _rv = prediction.predict(backends, scope, "iris@champion", features)
     assert list(frame.columns) == [
         "prediction",
         "proba_setosa",
