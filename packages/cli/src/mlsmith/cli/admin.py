@@ -55,4 +55,8 @@ def migrate(ctx: typer.Context) -> None:
     """Bring the database schema up to date (idempotent)."""
     st = state(ctx)
     st.backends.metadata.migrate()
-    console.print(f"database schema is up to date: {_locations(ctx)['database']}", highlight=False)
+    console.print(
+        f"database schema is up to date: {_locations(ctx)['database']}",
+        highlight=False,
+        soft_wrap=True,
+    )

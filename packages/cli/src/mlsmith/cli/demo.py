@@ -45,6 +45,7 @@ def demo(
         f"[bold]1/3 train[/] on {train_path} ({len(df) - len(holdout)} rows; "
         f"{len(holdout)} held out), time budget {time_budget:g}s",
         highlight=False,
+        soft_wrap=True,
     )
     ds = datasets.ingest_file(st.backends, st.scope, train_path)
     run = training.start_run(
@@ -53,9 +54,9 @@ def demo(
     run = watch_run(st, run.id)
     report_run(run, as_json=False, hint=False)
 
-    console.print(f"\n[bold]2/3 promote[/] run {run.id}", highlight=False)
+    console.print(f"\n[bold]2/3 promote[/] run {run.id}", highlight=False, soft_wrap=True)
     rv = registry.promote(st.backends, st.scope, run.id, MODEL_NAME, alias=ALIAS)
-    console.print(version_line(rv), highlight=False)
+    console.print(version_line(rv), highlight=False, soft_wrap=True)
 
     console.print(f"\n[bold]3/3 predict[/] {len(holdout)} held-out rows with {MODEL_NAME}@{ALIAS}")
     features = holdout.drop(columns=["target"])
@@ -68,7 +69,7 @@ def demo(
     result.to_csv(out, index=False)
     console.print(_head_table(result))
     accuracy = float((result["prediction"].to_numpy() == holdout["target"].to_numpy()).mean())
-    console.print(f"predictions: {out.resolve()}", highlight=False)
+    console.print(f"predictions: {out.resolve()}", highlight=False, soft_wrap=True)
     console.print(
         f"held-out accuracy: [bold]{accuracy:.3f}[/] on {len(holdout)} rows", highlight=False
     )

@@ -37,7 +37,7 @@ def promote(
     if as_json:
         print_json(resolved_json(rv))
     else:
-        console.print(version_line(rv), highlight=False)
+        console.print(version_line(rv), highlight=False, soft_wrap=True)
 
 
 @models_app.command("list")
@@ -141,4 +141,4 @@ def alias(
     if as_json:
         print_json(resolved_json(rv))
     else:
-        console.print(version_line(rv), highlight=False)
+        console.print(version_line(rv), highlight=False, soft_wrap=True)

@@ -43,4 +43,5 @@ def predict(
             f"wrote {len(result)} predictions to {output} "
             f"({rv.model.name} version {rv.version.version})",
             highlight=False,
+            soft_wrap=True,
         )

@@ -72,6 +72,7 @@ class RunProgress:
         self._bar.console.print(
             f"  {mark} {row.get('model')}  {detail}  ({row.get('fit_time_s') or 0:.1f}s)",
             highlight=False,
+            soft_wrap=True,
         )
 
     @staticmethod

@@ -76,9 +76,11 @@ def cancel(ctx: typer.Context, run_id: RunId) -> None:
     st = state(ctx)
     run = training.cancel_run(st.backends, st.scope, run_id)
     if run.status.terminal:
-        console.print(f"run {run.id} is {run.status.value}")
+        console.print(f"run {run.id} is {run.status.value}", soft_wrap=True)
     else:
-        console.print(f"run {run.id}: cancellation requested; its worker will stop it")
+        console.print(
+            f"run {run.id}: cancellation requested; its worker will stop it", soft_wrap=True
+        )
 
 
 @runs_app.command("delete")
@@ -95,7 +97,7 @@ def delete(
     if not yes:
         typer.confirm(f"delete run {run_id} and its files?", abort=True)
     removed = runs.delete(st.backends, st.scope, run_id)
-    console.print(f"deleted run {run_id} ({removed} stored files)")
+    console.print(f"deleted run {run_id} ({removed} stored files)", soft_wrap=True)
 
 
 @runs_app.command("replay")

@@ -37,13 +37,13 @@ def watch_run(st: CliState, run_id: str, *, show: bool = True) -> Run:
         with display:
             worker.run_until(settled, on_tick=display.tick)
     except KeyboardInterrupt:
-        err_console.print(f"[yellow]cancelling run {run_id} ...[/]")
+        err_console.print(f"[yellow]cancelling run {run_id} ...[/]", soft_wrap=True)
         training.cancel_run(st.backends, st.scope, run_id)
         # A second Ctrl-C stops waiting; closing the backends then stops the compute.
         with contextlib.suppress(KeyboardInterrupt):
             worker.run_until(settled, on_tick=display.tick)
         status = display.run.status.value if display.run else "unknown"
-        err_console.print(f"run {run_id} {status}")
+        err_console.print(f"run {run_id} {status}", soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     assert display.run is not None
     return display.run
@@ -58,7 +58,11 @@ def report_run(run: Run, *, as_json: bool, hint: bool = True) -> None:
     else:
         print_run(run)
         if hint and run.status is RunStatus.SUCCEEDED:
-            console.print(f"\nnext: [bold]mlsmith promote {run.id} --name NAME[/]", highlight=False)
+            console.print(
+                f"\nnext: [bold]mlsmith promote {run.id} --name NAME[/]",
+                highlight=False,
+                soft_wrap=True,
+            )
     if run.status is RunStatus.FAILED:
         print_error(f"run {run.id} failed: {run.error or 'no error recorded'}")
         raise typer.Exit(EXIT_FAILED)
@@ -107,5 +111,6 @@ def train(
             f"run [bold]{run.id}[/] on {ds.name} ({ds.n_rows} rows, {ds.n_cols} columns); "
             f"cancel with Ctrl-C or `mlsmith runs cancel {run.id}`",
             highlight=False,
+            soft_wrap=True,
         )
     report_run(watch_run(st, run.id, show=not as_json), as_json=as_json)
