@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mlsmith.core.testing.contracts.storage import BlobStoreContract
 from mlsmith.core.testing.fakes.storage import InMemoryBlobStore
 

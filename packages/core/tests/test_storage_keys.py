@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mlsmith.core.errors import InvalidInput
 from mlsmith.core.storage_keys import MAX_KEY_LENGTH, canonical_key, is_under, join_key
 from mlsmith.core.testing.contracts.storage import TRAVERSAL_CORPUS
