@@ -25,7 +25,8 @@ class Candidate:
     params: dict[str, Any]
     space: dict[str, list[Any]] = field(default_factory=dict)
     scale: bool = False  # needs standardised inputs (linear, kernel, distance models)
-    threaded: bool = False  # parallelises itself; otherwise folds run side by side
+    threaded: bool = False  # can use n_jobs threads (only for a large final refit)
+    per_class: bool = False  # boosting that grows one tree per class per round
     cost: float = 1.0  # rough per-fold cost relative to lightgbm, for budget estimates
     max_rows: int | None = None  # skipped above this size (would not finish in useful time)
     max_cells: int | None = None  # rows x classes limit for per-class boosting
@@ -122,6 +123,7 @@ def _classification() -> list[Candidate]:
                 dict(_LGBM_PARAMS),
                 _LGBM_SPACE,
                 threaded=True,
+                per_class=True,
                 cost=1.0,
             )
         )
@@ -132,6 +134,7 @@ def _classification() -> list[Candidate]:
             {},
             _HGB_SPACE,
             threaded=True,
+            per_class=True,
             cost=1.0,
         ),
         Candidate(
@@ -176,6 +179,7 @@ def _classification() -> list[Candidate]:
             lambda p, n, s: ens.GradientBoostingClassifier(**p, random_state=s),
             {},
             _GB_SPACE,
+            per_class=True,
             cost=3.0,
             max_cells=100_000,
             slow_reason="exact gradient boosting fits one tree per class per round",
@@ -357,6 +361,8 @@ class Trial:
 
 
 TUNED_MARK = "_tuned_"
+SMALL_DATA_ROWS = 5_000
+SMALL_DATA_FIRST = ("svc", "svr", "knn")
 
 
 def tuned_name(base: str, index: int) -> str:
@@ -409,4 +415,11 @@ def plan_candidates(
             skipped[cand.name] = f"too slow for {n_rows} rows: {cand.slow_reason}"
             continue
         chosen.append(Trial(cand.name, cand, {}))
+    if n_rows <= SMALL_DATA_ROWS:
+        # Kernel and neighbour models are cheap and often best on small data: try them before the
+        # forests rather than last, so a short budget still reaches them.
+        early = [t for t in chosen if t.name in SMALL_DATA_FIRST]
+        rest = [t for t in chosen if t.name not in SMALL_DATA_FIRST]
+        at = next((i for i, t in enumerate(rest) if t.name == "hist_gradient_boosting"), 0) + 1
+        chosen = rest[:at] + early + rest[at:]
     return chosen, skipped

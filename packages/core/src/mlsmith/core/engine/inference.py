@@ -132,12 +132,12 @@ def _is_integer_id(name: str, non_null: pd.Series, n: int) -> bool:
 
 
 def _text_drop_reason(non_null: pd.Series, nunique: int, n: int) -> str | None:
-    if n >= 20 and nunique == n:
-        return "id-like: a distinct value on every row"
     if nunique > max(ONEHOT_MAX_CARDINALITY, 0.5 * len(non_null)):
         text = non_null.astype(str)
         if text.str.len().mean() > 30 or text.str.contains(" ").mean() > 0.5:
             return "free text: mostly unique long values"
+    if n >= 20 and nunique == n:
+        return "id-like: a distinct value on every row"
     return None
 
 

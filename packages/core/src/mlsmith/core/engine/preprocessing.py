@@ -18,7 +18,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 
 from mlsmith.core.engine.inference import CATEGORICAL, DATETIME, NUMERIC, ColumnPlan
 
-DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
+DATE_PARTS = ("year", "month", "day", "day_of_week", "hour")
 MISSING_CATEGORY = "__missing__"
 
 
