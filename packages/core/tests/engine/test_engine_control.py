@@ -114,11 +114,12 @@ def test_replaying_the_evaluated_candidates_gives_identical_fold_scores(breast_c
             seed=3,
             time_budget_s=None,
             tune_top_k=1,
-            candidates=["logistic_regression", "lightgbm"],
+            candidates=["logistic_regression", "lightgbm", "ensemble"],
         ),
     )
     evaluated = [c["model"] for c in first.manifest["candidates"]]
     assert any("_tuned_" in name for name in evaluated)
+    assert "ensemble" in evaluated
     replay = fit_automl(
         breast_cancer,
         TrainConfig(

@@ -405,7 +405,10 @@ def plan_candidates(
     if requested is not None:
         if len(set(requested)) != len(requested):
             raise InvalidInput("candidates must not repeat a name")
-        return [resolve(name, pool, task, seed) for name in requested], {}
+        # The blend is not a model of its own: it is rebuilt from the evaluated rows after the
+        # search, so replaying a run that had one only needs its name in the list.
+        names = [n for n in requested if n != "ensemble"]
+        return [resolve(name, pool, task, seed) for name in names], {}
     chosen, skipped = [], {}
     cells = n_rows * (n_classes if n_classes > 2 else 1)
     for cand in pool.values():
@@ -423,3 +426,8 @@ def plan_candidates(
         at = next((i for i, t in enumerate(rest) if t.name == "hist_gradient_boosting"), 0) + 1
         chosen = rest[:at] + early + rest[at:]
     return chosen, skipped
+
+
+def base_name(name: str) -> str:
+    """``lightgbm_tuned_3`` -> ``lightgbm``."""
+    return name.split(TUNED_MARK, 1)[0]

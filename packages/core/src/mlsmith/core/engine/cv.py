@@ -36,6 +36,7 @@ class FoldResult:
     scores: dict[str, float]
     seconds: float
     error: str | None = None
+    oof: np.ndarray | None = None  # test-row probabilities (classification) or predictions
 
 
 def fit_and_score(
@@ -60,14 +61,15 @@ def fit_and_score(
         X_test = X.iloc[test]
         pred = pipe.predict(X_test)
         if task == "regression":
-            scores = score_regression(y[test], pred)
+            oof = np.asarray(pred, dtype=float)
+            scores = score_regression(y[test], oof)
         else:
-            scores = score_classification(
-                y[test], np.asarray(pred, dtype=int), _scores(pipe, X_test, n_classes), n_classes
-            )
+            raw = _scores(pipe, X_test, n_classes)
+            scores = score_classification(y[test], np.asarray(pred, dtype=int), raw, n_classes)
+            oof = raw if raw is not None and raw.ndim == 2 else None
     except Exception as exc:  # one broken candidate must not end the run
         return FoldResult(fold, {}, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
-    return FoldResult(fold, scores, time.perf_counter() - started)
+    return FoldResult(fold, scores, time.perf_counter() - started, oof=oof)
 
 
 def _scores(pipe: Pipeline, X_test: pd.DataFrame, n_classes: int) -> np.ndarray | None:

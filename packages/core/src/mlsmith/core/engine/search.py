@@ -21,12 +21,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.ensemble import VotingClassifier, VotingRegressor
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from mlsmith.core.engine.budget import Budget
-from mlsmith.core.engine.candidates import Trial, plan_candidates, sample_params, tuned_name
+from mlsmith.core.engine.candidates import (
+    Trial,
+    all_candidates,
+    base_name,
+    plan_candidates,
+    resolve,
+    sample_params,
+    tuned_name,
+)
 from mlsmith.core.engine.cv import FoldResult, fit_and_score, make_splits, split_strategy
+from mlsmith.core.engine.ensemble import ENSEMBLE_NAME, choose_blend
 from mlsmith.core.engine.labels import DecodedClassifier
 from mlsmith.core.engine.leaderboard import best_complete, rank
 from mlsmith.core.engine.metrics import available_metrics
@@ -93,6 +103,7 @@ class _Search:
         self.rows: list[LeaderboardRow] = []
         self.evaluated: list[dict[str, Any]] = []
         self.skipped: dict[str, str] = {}
+        self.oof: dict[str, dict[int, np.ndarray]] = {}
         self.stop_requested = False
         self.budget_hit = False
         self.progress = 0
@@ -144,6 +155,9 @@ class _Search:
             self._search(trials)
             if self.config.tune_top_k > 0 and not self._stopped():
                 self._tune()
+            wants_blend = self.config.candidates is None or ENSEMBLE_NAME in self.config.candidates
+            if wants_blend and not self._stopped():
+                self._blend()
         best_pipeline = None
         if self.config.finalize and best_complete(self.rows, prep.metric) is not None:
             self._stage("finalize")
@@ -204,6 +218,7 @@ class _Search:
         width = self.width
         best = best_complete(self.rows, metric)
         scores: dict[str, list[float]] = {m: [] for m in self.metrics}
+        oof: dict[int, np.ndarray | None] = {}
         seconds, status, error = 0.0, STATUS_OK, None
         pending = list(range(folds))
         while pending:
@@ -227,6 +242,7 @@ class _Search:
                     break
                 for m in self.metrics:
                     scores[m].append(result.scores[m])
+                oof[result.fold] = result.oof
                 self._emit(
                     "fold",
                     {
@@ -254,9 +270,16 @@ class _Search:
                 error = f"stopped after {done}/{folds} folds: the rest cannot finish in the budget"
                 break
         self._advance(len(pending))
-        row = _row(trial, scores, seconds, status, error)
+        row = _row(trial.name, trial.params, scores, seconds, status, error)
+        if status == STATUS_OK and all(part is not None for part in oof.values()):
+            self.oof[trial.name] = oof
+        self._record(row)
+        return row
+
+    def _record(self, row: LeaderboardRow) -> None:
+        metric = self.prep.metric
         self.rows.append(row)
-        self.evaluated.append({"model": trial.name, "params": row.params, "status": status})
+        self.evaluated.append({"model": row.model, "params": row.params, "status": row.status})
         leader = best_complete(self.rows, metric)
         if leader is not None and self.config.finalize:
             n_done = max(1, len(leader.fold_scores[metric]))
@@ -265,7 +288,6 @@ class _Search:
             "model",
             {"row": row.to_dict(), "leaderboard": [r.to_dict() for r in rank(self.rows, metric)]},
         )
-        return row
 
     def _run_batch(self, columns, estimator, batch: list[int]) -> list[FoldResult]:
         prep = self.prep
@@ -292,8 +314,10 @@ class _Search:
         metric = self.prep.metric
         bases, seen_bases = [], set()
         for row in rank(self.rows, metric):
+            if row.status != STATUS_OK or row.model == ENSEMBLE_NAME:
+                continue
             trial = self._trial_of(row)
-            if row.status != STATUS_OK or not trial.candidate.space:
+            if not trial.candidate.space:
                 continue
             if trial.candidate.name in seen_bases:
                 continue
@@ -331,11 +355,36 @@ class _Search:
             if not active:
                 return
 
-    def _trial_of(self, row: LeaderboardRow) -> Trial:
-        from mlsmith.core.engine.candidates import all_candidates, resolve
+    # -- blend ----------------------------------------------------------------------------------
+    def _blend(self) -> None:
+        prep, metric = self.prep, self.prep.metric
+        ranked, bases = [], set()
+        for row in rank(self.rows, metric):
+            base = base_name(row.model)
+            if row.status == STATUS_OK and row.model in self.oof and base not in bases:
+                bases.add(base)  # one variant per model family: blends need diversity
+                ranked.append((row.model, self.oof[row.model]))
+        if len(ranked) < 2:
+            return
+        chosen = choose_blend(prep.task, prep.n_classes, metric, prep.y, self.splits, ranked)
+        if chosen is None:
+            return
+        members, scores = chosen
+        by_name = {r.model: r for r in self.rows}
+        fit_s = sum(by_name[m].fit_time_s for m in members)
+        refit_s = FINALIZE_RESERVE_FACTOR * fit_s / prep.folds
+        if not self.budget.unlimited and refit_s > self.budget.remaining() + self.budget.reserve_s:
+            self.skipped[ENSEMBLE_NAME] = f"refitting {members} would overrun the time budget"
+            return
+        self._stage("ensemble")
+        self._record(_row(ENSEMBLE_NAME, {"members": members}, scores, fit_s, STATUS_OK, None))
 
+    def _trial_of(self, row: LeaderboardRow) -> Trial:
+        return self._trial_of_name(row.model)
+
+    def _trial_of_name(self, name: str) -> Trial:
         pool = {c.name: c for c in all_candidates(self.prep.task)}
-        return resolve(row.model, pool, self.prep.task, self.config.seed)
+        return resolve(name, pool, self.prep.task, self.config.seed)
 
     # -- finalize -------------------------------------------------------------------------------
     def _finalize(self) -> Pipeline | None:
@@ -343,25 +392,40 @@ class _Search:
         for row in rank(self.rows, metric):
             if row.status != STATUS_OK or math.isnan(row.mean.get(metric, math.nan)):
                 continue
-            trial = self._trial_of(row)
-            cand = trial.candidate
-            threads = self.cores if cand.threaded and len(prep.X) >= THREADED_REFIT_ROWS else 1
-            estimator = cand.build(trial.overrides, threads, self.config.seed)
-            if prep.task != "regression":
-                estimator = DecodedClassifier(estimator, classes=np.asarray(prep.classes))
-            pipeline = Pipeline(
-                [
-                    ("coerce", clone(self.coercer)),
-                    ("columns", clone(self.columns[cand.scale])),
-                    ("model", estimator),
-                ]
-            )
+            pipeline, threads = self._final_pipeline(row)
             try:
                 with threadpool_limits(limits=threads):
                     return pipeline.fit(prep.X, prep.y)
             except Exception as exc:  # fall back to the runner-up rather than end with nothing
                 self.skipped[f"finalize:{row.model}"] = f"{type(exc).__name__}: {exc}"
         return None
+
+    def _final_pipeline(self, row: LeaderboardRow) -> tuple[Pipeline, int]:
+        prep = self.prep
+        threads = self.cores if len(prep.X) >= THREADED_REFIT_ROWS else 1
+
+        def member(name: str) -> tuple[Pipeline, bool]:
+            trial = self._trial_of_name(name)
+            cand = trial.candidate
+            estimator = cand.build(
+                trial.overrides, threads if cand.threaded else 1, self.config.seed
+            )
+            return Pipeline([("columns", clone(self.columns[cand.scale])), ("model", estimator)])
+
+        if row.model == ENSEMBLE_NAME:
+            parts = [(name, member(name)) for name in row.params["members"]]
+            if prep.task == "regression":
+                model = VotingRegressor(parts)
+            else:
+                model = VotingClassifier(parts, voting="soft")
+            steps = [("coerce", clone(self.coercer))]
+        else:
+            single = member(row.model)
+            model = single.named_steps["model"]
+            steps = [("coerce", clone(self.coercer)), ("columns", single.named_steps["columns"])]
+        if prep.task != "regression":
+            model = DecodedClassifier(model, classes=np.asarray(prep.classes))
+        return Pipeline([*steps, ("model", model)]), threads
 
     def _manifest(self, board: list[LeaderboardRow], reason: str) -> dict[str, Any]:
         prep, config = self.prep, self.config
@@ -396,7 +460,12 @@ def _freeze(params: dict[str, Any]) -> tuple:
 
 
 def _row(
-    trial: Trial, scores: dict[str, list[float]], seconds: float, status: str, error: str | None
+    name: str,
+    params: dict[str, Any],
+    scores: dict[str, list[float]],
+    seconds: float,
+    status: str,
+    error: str | None,
 ) -> LeaderboardRow:
     mean, std = {}, {}
     with warnings.catch_warnings():
@@ -407,8 +476,8 @@ def _row(
             mean[m] = float(finite.mean()) if len(finite) else math.nan
             std[m] = float(finite.std()) if len(finite) else math.nan
     return LeaderboardRow(
-        model=trial.name,
-        params=to_jsonable(trial.params),
+        model=name,
+        params=to_jsonable(params),
         fold_scores={m: [float(v) for v in values] for m, values in scores.items()},
         mean=mean,
         std=std,
