@@ -15,15 +15,15 @@ import os
 import signal
 import threading
 import time
-from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
 from mlsmith.backends.local.compute.child import run_task
-from mlsmith.core.errors import AlreadyExists, BackendUnavailable
+from mlsmith.core.compute_tasks import ENDED as ENDED  # re-exported: public name of this module
+from mlsmith.core.compute_tasks import TaskRecord, TaskTable
 from mlsmith.core.ports.compute import TaskState, TaskStatus
 from mlsmith.core.settings import Settings
 from mlsmith.core.tasks_loader import DEFAULT_ALLOWED_PREFIXES, resolve_task, validate_kwargs
@@ -33,20 +33,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ENDED = frozenset({TaskState.DONE, TaskState.FAILED, TaskState.CANCELLED})
-
 
 @dataclass
-class _Task:
+class _Task(TaskRecord):
     target: str
     kwargs: dict[str, Any]
-    state: TaskState = TaskState.PENDING
-    error: str | None = None
     process: BaseProcess | None = None
     result: Connection | None = None
-    cancel_requested: bool = False
     kill_at: float | None = None  # monotonic time to SIGKILL the group of a cancelled task
-    ended: threading.Event = field(default_factory=threading.Event)
 
 
 class ProcessCompute:
@@ -67,10 +61,7 @@ class ProcessCompute:
         self._grace_s = grace_s
         self._close_timeout_s = close_timeout_s
         self._mp = multiprocessing.get_context(start_method)
-        self._tasks: dict[str, _Task] = {}
-        self._pending: deque[str] = deque()
-        self._lock = threading.Lock()
-        self._closed = False
+        self._tasks: TaskTable[_Task] = TaskTable()
         # Started on first submit: building a compute (in every task process too) stays free.
         self._monitor: threading.Thread | None = None
         self._wake_r: Connection | None = None
@@ -83,52 +74,27 @@ class ProcessCompute:
         # Resolved here too, so a bad target fails the caller now rather than a process later.
         resolve_task(target, self._allowed)
         clean = validate_kwargs(kwargs)
-        with self._lock:
-            if self._closed:
-                raise BackendUnavailable("compute is closed")
-            current = self._tasks.get(task_id)
-            if current is not None and current.state not in ENDED:
-                raise AlreadyExists(f"task {task_id} is still {current.state}", task_id=task_id)
-            self._tasks[task_id] = _Task(target, clean)
-            self._pending.append(task_id)
+        with self._tasks.lock:
+            self._tasks.add(task_id, _Task(target, clean))
             self._ensure_monitor()
-            self._start_pending()
+            self._tasks.start_pending(self._workers, self._start)
         self._wake()
 
     def cancel(self, task_id: str) -> bool:
-        with self._lock:
-            task = self._tasks.get(task_id)
-            if task is None or task.state in ENDED or task.cancel_requested:
-                return task is not None and task.state not in ENDED
-            task.cancel_requested = True
-            if task.state is TaskState.PENDING:
-                self._pending.remove(task_id)
-                _end(task, TaskState.CANCELLED, None)
-                return True
-            assert task.process is not None and task.process.pid is not None
-            _signal_group(task.process.pid, signal.SIGTERM)
-            task.kill_at = time.monotonic() + self._grace_s
-        self._wake()  # the monitor must now also watch the kill deadline
+        if not self._tasks.cancel(task_id, stop=self._terminate):
+            return False
+        # The monitor must now also watch the kill deadline (a spare wake costs it one loop).
+        self._wake()
         return True
 
     def status(self, task_id: str) -> TaskStatus:
-        with self._lock:
-            task = self._tasks.get(task_id)
-            if task is None:
-                return TaskStatus(TaskState.UNKNOWN)
-            return TaskStatus(task.state, task.error)
+        return self._tasks.status(task_id)
 
     def wait(self, task_id: str, timeout_s: float | None = None) -> TaskStatus:
-        with self._lock:
-            task = self._tasks.get(task_id)
-        if task is not None:
-            task.ended.wait(timeout_s)
-        return self.status(task_id)
+        return self._tasks.wait(task_id, timeout_s)
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            live = [i for i, t in self._tasks.items() if t.state not in ENDED]
+        live = self._tasks.close()
         for task_id in live:
             self.cancel(task_id)
         self._wake()
@@ -138,6 +104,13 @@ class ProcessCompute:
                 self._wake_w.close()
                 self._wake_r.close()  # type: ignore[union-attr]
                 self._wake_r = self._wake_w = None
+
+    def _terminate(self, task: _Task) -> bool:
+        """SIGTERM the running task's group, SIGKILL it after the grace (lock held)."""
+        assert task.process is not None and task.process.pid is not None
+        _signal_group(task.process.pid, signal.SIGTERM)
+        task.kill_at = time.monotonic() + self._grace_s
+        return False  # it has run: it ends when the monitor sees its process exit
 
     # -- monitor --------------------------------------------------------------------------
 
@@ -150,7 +123,7 @@ class ProcessCompute:
             self._monitor.start()
 
     def _wake(self) -> None:
-        with self._lock:
+        with self._tasks.lock:
             wake = self._wake_w
         if wake is not None:  # sent without the lock: the monitor takes it after draining
             with contextlib.suppress(OSError):
@@ -159,13 +132,11 @@ class ProcessCompute:
     def _watch(self) -> None:
         assert self._wake_r is not None
         while True:
-            with self._lock:
+            with self._tasks.lock:
                 running = {
-                    t.process.sentinel: t
-                    for t in self._tasks.values()
-                    if t.state is TaskState.RUNNING and t.process is not None
+                    t.process.sentinel: t for t in self._tasks.running() if t.process is not None
                 }
-                if self._closed and not running and not self._pending:
+                if self._tasks.closed and not running and not self._tasks.queued:
                     return
                 deadlines = [t.kill_at for t in running.values() if t.kill_at is not None]
             timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
@@ -173,7 +144,7 @@ class ProcessCompute:
             if self._wake_r in ready:
                 while self._wake_r.poll():
                     self._wake_r.recv_bytes()
-            with self._lock:
+            with self._tasks.lock:
                 try:
                     self._reap(running, ready)
                 except Exception:
@@ -187,11 +158,11 @@ class ProcessCompute:
                 # SIGKILL whatever the task left behind in its group, then collect its status.
                 _signal_group(task.process.pid, signal.SIGKILL)
                 task.process.join()
-                _end(task, *self._outcome(task))
+                self._tasks.finish(task, *self._outcome(task))
             elif task.kill_at is not None and task.kill_at <= now:
                 _signal_group(task.process.pid, signal.SIGKILL)
                 task.kill_at = None
-        self._start_pending()
+        self._tasks.start_pending(self._workers, self._start)
 
     def _outcome(self, task: _Task) -> tuple[TaskState, str | None]:
         assert task.process is not None and task.result is not None
@@ -202,8 +173,6 @@ class ProcessCompute:
         task.result.close()
         code = task.process.exitcode
         task.process.close()
-        if task.cancel_requested:
-            return TaskState.CANCELLED, None
         if isinstance(message, tuple) and len(message) == 2:
             kind, error = message
             return {
@@ -215,33 +184,25 @@ class ProcessCompute:
             return TaskState.FAILED, f"task process was killed by {name} (exit code {code})"
         return TaskState.FAILED, f"task process died without a result (exit code {code})"
 
-    def _start_pending(self) -> None:
-        """Start queued tasks up to the worker limit (called with the lock held)."""
-        alive = sum(t.state is TaskState.RUNNING for t in self._tasks.values())
-        while self._pending and alive < self._workers and not self._closed:
-            task = self._tasks[self._pending.popleft()]
-            reader, writer = self._mp.Pipe(duplex=False)
-            process = self._mp.Process(
-                target=run_task,
-                args=(task.target, task.kwargs, self._snapshot, self._allowed, writer),
-                name="mlsmith-task",
-                daemon=False,  # tasks may start helpers (joblib); daemonic processes cannot
-            )
-            try:
-                process.start()
-            except OSError as exc:
-                reader.close()
-                _end(task, TaskState.FAILED, f"could not start a task process: {exc}")
-                continue
-            finally:
-                writer.close()  # the child holds its own copy
-            task.process, task.result, task.state = process, reader, TaskState.RUNNING
-            alive += 1
-
-
-def _end(task: _Task, state: TaskState, error: str | None) -> None:
-    task.state, task.error = state, error
-    task.ended.set()
+    def _start(self, task: _Task) -> bool:
+        """Start one queued task in its own process (called with the lock held)."""
+        reader, writer = self._mp.Pipe(duplex=False)
+        process = self._mp.Process(
+            target=run_task,
+            args=(task.target, task.kwargs, self._snapshot, self._allowed, writer),
+            name="mlsmith-task",
+            daemon=False,  # tasks may start helpers (joblib); daemonic processes cannot
+        )
+        try:
+            process.start()
+        except OSError as exc:
+            reader.close()
+            task.end(TaskState.FAILED, f"could not start a task process: {exc}")
+            return False
+        finally:
+            writer.close()  # the child holds its own copy
+        task.process, task.result = process, reader
+        return True
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

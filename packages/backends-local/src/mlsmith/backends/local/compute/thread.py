@@ -1,36 +1,31 @@
 """``ThreadCompute``: tasks run on a thread pool inside this process.
 
 Threads cannot be stopped from outside, so cancel is cooperative for a running task (it sees
-``cancellation.requested()``) and immediate for one still queued behind the worker limit.
+``cancellation.requested()``) and immediate for one still queued behind the worker limit. The
+port's bookkeeping lives in ``mlsmith.core.compute_tasks``; the pool's own queue holds pending tasks.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlsmith.core import cancellation
-from mlsmith.core.errors import AlreadyExists, BackendUnavailable, Cancelled, ConfigError
+from mlsmith.core.compute_tasks import ENDED as ENDED  # re-exported: public name of this module
+from mlsmith.core.compute_tasks import TaskRecord, TaskTable, run_here
+from mlsmith.core.errors import ConfigError
 from mlsmith.core.ports.compute import TaskState, TaskStatus
 from mlsmith.core.tasks_loader import DEFAULT_ALLOWED_PREFIXES, resolve_task, validate_kwargs
 
 if TYPE_CHECKING:
     from mlsmith.core.backends import Backends
 
-ENDED = frozenset({TaskState.DONE, TaskState.FAILED, TaskState.CANCELLED})
-
 
 @dataclass
-class _Task:
+class _Task(TaskRecord):
     fn: Callable[..., Any]
     kwargs: dict[str, Any]
-    state: TaskState = TaskState.PENDING
-    error: str | None = None
-    stop: threading.Event = field(default_factory=threading.Event)
-    ended: threading.Event = field(default_factory=threading.Event)
     future: Future[None] | None = None
 
 
@@ -45,9 +40,7 @@ class ThreadCompute:
         self._allowed = tuple(allowed_prefixes)
         self._close_timeout_s = close_timeout_s
         self._backends: Backends | None = None
-        self._tasks: dict[str, _Task] = {}
-        self._lock = threading.Lock()
-        self._closed = False
+        self._tasks: TaskTable[_Task] = TaskTable()
 
     def bind(self, backends: Backends) -> None:
         self._backends = backends
@@ -55,75 +48,43 @@ class ThreadCompute:
     def submit(self, task_id: str, target: str, kwargs: dict[str, Any]) -> None:
         fn = resolve_task(target, self._allowed)
         clean = validate_kwargs(kwargs)
-        with self._lock:
-            if self._closed:
-                raise BackendUnavailable("compute is closed")
+        with self._tasks.lock:
+            self._tasks.ensure_open()  # a closed compute says so before anything else
             if self._backends is None:
                 raise ConfigError("compute is not bound to backends")
-            current = self._tasks.get(task_id)
-            if current is not None and current.state not in ENDED:
-                raise AlreadyExists(f"task {task_id} is still {current.state}", task_id=task_id)
-            task = self._tasks[task_id] = _Task(fn, clean)
+            task = self._tasks.add(task_id, _Task(fn, clean), queue=False)
             task.future = self._executor.submit(self._run, task)
 
     def cancel(self, task_id: str) -> bool:
-        with self._lock:
-            task = self._tasks.get(task_id)
-            if task is None or task.state in ENDED:
-                return False
-            task.stop.set()
-            # A queued task is dropped here; one that just started sees ``stop`` in ``_run``.
-            if task.state is TaskState.PENDING and task.future is not None and task.future.cancel():
-                _end(task, TaskState.CANCELLED, None)
-            return True
+        return self._tasks.cancel(task_id, stop=_drop_if_queued)
 
     def status(self, task_id: str) -> TaskStatus:
-        with self._lock:
-            task = self._tasks.get(task_id)
-            if task is None:
-                return TaskStatus(TaskState.UNKNOWN)
-            return TaskStatus(task.state, task.error)
+        return self._tasks.status(task_id)
 
     def wait(self, task_id: str, timeout_s: float | None = None) -> TaskStatus:
-        with self._lock:
-            task = self._tasks.get(task_id)
-        if task is not None:
-            task.ended.wait(timeout_s)
-        return self.status(task_id)
+        return self._tasks.wait(task_id, timeout_s)
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            live = [i for i, t in self._tasks.items() if t.state not in ENDED]
+        live = self._tasks.close()
         for task_id in live:
             self.cancel(task_id)
         # Running tasks stop at their next cancellation check; do not hang forever on one that
         # never checks (its thread is abandoned, the process exit reclaims it).
         self._executor.shutdown(wait=False, cancel_futures=True)
         for task_id in live:
-            self._tasks[task_id].ended.wait(self._close_timeout_s)
+            self._tasks.wait(task_id, self._close_timeout_s)
 
     def _run(self, task: _Task) -> None:
-        with self._lock:
+        with self._tasks.lock:
             if task.stop.is_set():  # cancelled between dequeue and start
-                _end(task, TaskState.CANCELLED, None)
+                task.end(TaskState.CANCELLED, None)
                 return
             task.state = TaskState.RUNNING
-        state, error = TaskState.DONE, None
-        try:
-            with cancellation.scope(task.stop):
-                task.fn(backends=self._backends, **task.kwargs)
-        except Cancelled:
-            state = TaskState.CANCELLED
-        except Exception as exc:
-            state, error = TaskState.FAILED, f"{type(exc).__name__}: {exc}"
-        with self._lock:
-            # However a task ends after a cancel request, the cancel is what ended it.
-            if task.stop.is_set():
-                state, error = TaskState.CANCELLED, None
-            _end(task, state, error)
+        outcome = run_here(task.fn, task.kwargs, self._backends, task.stop)
+        with self._tasks.lock:
+            self._tasks.finish(task, *outcome)
 
 
-def _end(task: _Task, state: TaskState, error: str | None) -> None:
-    task.state, task.error = state, error
-    task.ended.set()
+def _drop_if_queued(task: _Task) -> bool:
+    # A queued task is dropped from the pool here; one that just started sees ``stop`` in ``_run``.
+    return task.state is TaskState.PENDING and task.future is not None and task.future.cancel()

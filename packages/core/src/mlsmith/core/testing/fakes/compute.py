@@ -2,36 +2,31 @@
 
 It keeps the port's observable rules (worker limit with pending tasks, cooperative cancel through
 ``mlsmith.core.cancellation``, the task allowlist, JSON kwargs) so that services tested on it
-behave the same on a real compute.
+behave the same on a real compute; the bookkeeping is the real computes' own
+(``mlsmith.core.compute_tasks``), only the thread per task is the fake's.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlsmith.core import cancellation
-from mlsmith.core.errors import AlreadyExists, BackendUnavailable, Cancelled, ConfigError
-from mlsmith.core.ports.compute import TaskState, TaskStatus
+from mlsmith.core.compute_tasks import TaskRecord, TaskTable, run_here
+from mlsmith.core.errors import ConfigError
 from mlsmith.core.tasks_loader import DEFAULT_ALLOWED_PREFIXES, resolve_task, validate_kwargs
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from mlsmith.core.backends import Backends
-
-_ENDED = {TaskState.DONE, TaskState.FAILED, TaskState.CANCELLED}
+    from mlsmith.core.ports.compute import TaskStatus
 
 
 @dataclass
-class _Task:
+class _Task(TaskRecord):
     fn: Callable[..., Any]
     kwargs: dict[str, Any]
-    state: TaskState = TaskState.PENDING
-    error: str | None = None
-    stop: threading.Event = field(default_factory=threading.Event)
-    ended: threading.Event = field(default_factory=threading.Event)
 
 
 class FakeCompute:
@@ -41,10 +36,7 @@ class FakeCompute:
         self._workers = workers
         self._allowed = tuple(allowed_prefixes)
         self._backends: Backends | None = None
-        self._tasks: dict[str, _Task] = {}
-        self._order: list[str] = []  # pending ids, first in first out
-        self._lock = threading.Lock()
-        self._closed = False
+        self._tasks: TaskTable[_Task] = TaskTable()
 
     def bind(self, backends: Backends) -> None:
         self._backends = backends
@@ -52,80 +44,37 @@ class FakeCompute:
     def submit(self, task_id: str, target: str, kwargs: dict[str, Any]) -> None:
         fn = resolve_task(target, self._allowed)
         clean = validate_kwargs(kwargs)
-        with self._lock:
-            if self._closed:
-                raise BackendUnavailable("compute is closed")
+        with self._tasks.lock:
+            self._tasks.ensure_open()  # a closed compute says so before anything else
             if self._backends is None:
                 raise ConfigError("compute is not bound to backends")
-            current = self._tasks.get(task_id)
-            if current is not None and current.state not in _ENDED:
-                raise AlreadyExists(f"task {task_id} is still {current.state}", task_id=task_id)
-            self._tasks[task_id] = _Task(fn, clean)
-            self._order.append(task_id)
-            self._start_ready()
+            self._tasks.add(task_id, _Task(fn, clean))
+            self._tasks.start_pending(self._workers, self._start)
 
     def cancel(self, task_id: str) -> bool:
-        with self._lock:
-            task = self._tasks.get(task_id)
-            if task is None or task.state in _ENDED:
-                return False
-            task.stop.set()
-            if task.state is TaskState.PENDING:
-                self._order.remove(task_id)
-                self._end(task, TaskState.CANCELLED, None)
-            return True
+        return self._tasks.cancel(task_id)  # a running task sees its ``stop`` event
 
     def status(self, task_id: str) -> TaskStatus:
-        with self._lock:
-            task = self._tasks.get(task_id)
-            return (
-                TaskStatus(TaskState.UNKNOWN)
-                if task is None
-                else TaskStatus(task.state, task.error)
-            )
+        return self._tasks.status(task_id)
 
     def wait(self, task_id: str, timeout_s: float | None = None) -> TaskStatus:
-        with self._lock:
-            task = self._tasks.get(task_id)
-        if task is not None:
-            task.ended.wait(timeout_s)
-        return self.status(task_id)
+        return self._tasks.wait(task_id, timeout_s)
 
     def close(self, timeout_s: float = 10.0) -> None:
-        with self._lock:
-            self._closed = True
-            live = {i: t for i, t in self._tasks.items() if t.state not in _ENDED}
+        live = self._tasks.close()
         for task_id in live:
             self.cancel(task_id)
-        for task in live.values():
-            task.ended.wait(timeout_s)
+        for task_id in live:
+            self._tasks.wait(task_id, timeout_s)
 
-    # -- internals (called with the lock held) --------------------------------------------
+    # -- internals ------------------------------------------------------------------------
 
-    def _start_ready(self) -> None:
-        running = sum(t.state is TaskState.RUNNING for t in self._tasks.values())
-        while self._order and running < self._workers:
-            task = self._tasks[self._order.pop(0)]
-            task.state = TaskState.RUNNING
-            running += 1
-            threading.Thread(target=self._run, args=(task,), daemon=True).start()
-
-    def _end(self, task: _Task, state: TaskState, error: str | None) -> None:
-        task.state, task.error = state, error
-        task.ended.set()
+    def _start(self, task: _Task) -> bool:
+        threading.Thread(target=self._run, args=(task,), daemon=True).start()
+        return True
 
     def _run(self, task: _Task) -> None:
-        state, error = TaskState.DONE, None
-        try:
-            with cancellation.scope(task.stop):
-                task.fn(backends=self._backends, **task.kwargs)
-        except Cancelled:
-            state = TaskState.CANCELLED
-        except Exception as exc:
-            state, error = TaskState.FAILED, f"{type(exc).__name__}: {exc}"
-        with self._lock:
-            # Whatever way a task ends after a cancel request, the cancel is what ended it.
-            if task.stop.is_set():
-                state, error = TaskState.CANCELLED, None
-            self._end(task, state, error)
-            self._start_ready()
+        outcome = run_here(task.fn, task.kwargs, self._backends, task.stop)
+        with self._tasks.lock:
+            self._tasks.finish(task, *outcome)
+            self._tasks.start_pending(self._workers, self._start)
