@@ -16,7 +16,7 @@ import numpy as np
 from mlsmith.core.engine.metrics import higher_is_better, score_classification, score_regression
 
 ENSEMBLE_NAME = "ensemble"
-BLEND_SIZES = (2, 3, 5)
+BLEND_SIZES = (2, 3)
 
 
 def blend_fold_scores(

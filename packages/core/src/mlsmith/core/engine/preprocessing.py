@@ -43,11 +43,9 @@ class FrameCoercer(TransformerMixin, BaseEstimator):
             out[col] = pd.to_numeric(X[col], errors="coerce").astype(float)
         for col in self.categorical:
             s = X[col]
-            out[col] = (
-                s.astype(object)
-                .where(s.notna(), np.nan)
-                .map(lambda v: v if isinstance(v, float) and np.isnan(v) else str(v))
-            )
+            text = s.astype(str).to_numpy(dtype=object)
+            text[s.isna().to_numpy()] = np.nan  # keep missing as missing, not the string "nan"
+            out[col] = pd.Series(text, index=X.index, dtype=object)
         for col in self.datetime:
             stamps = _to_datetime(X[col])
             for part in DATE_PARTS:

@@ -36,7 +36,7 @@ from mlsmith.core.engine.candidates import (
     tuned_name,
 )
 from mlsmith.core.engine.cv import FoldResult, fit_and_score, make_splits, split_strategy
-from mlsmith.core.engine.ensemble import ENSEMBLE_NAME, choose_blend
+from mlsmith.core.engine.ensemble import BLEND_SIZES, ENSEMBLE_NAME, choose_blend
 from mlsmith.core.engine.labels import DecodedClassifier
 from mlsmith.core.engine.leaderboard import best_complete, rank
 from mlsmith.core.engine.metrics import available_metrics
@@ -104,6 +104,7 @@ class _Search:
         self.evaluated: list[dict[str, Any]] = []
         self.skipped: dict[str, str] = {}
         self.oof: dict[str, dict[int, np.ndarray]] = {}
+        self.blend_enabled = config.candidates is None or ENSEMBLE_NAME in config.candidates
         self.stop_requested = False
         self.budget_hit = False
         self.progress = 0
@@ -155,8 +156,7 @@ class _Search:
             self._search(trials)
             if self.config.tune_top_k > 0 and not self._stopped():
                 self._tune()
-            wants_blend = self.config.candidates is None or ENSEMBLE_NAME in self.config.candidates
-            if wants_blend and not self._stopped():
+            if self.blend_enabled and not self._stopped():
                 self._blend()
         best_pipeline = None
         if self.config.finalize and best_complete(self.rows, prep.metric) is not None:
@@ -280,14 +280,29 @@ class _Search:
         metric = self.prep.metric
         self.rows.append(row)
         self.evaluated.append({"model": row.model, "params": row.params, "status": row.status})
-        leader = best_complete(self.rows, metric)
-        if leader is not None and self.config.finalize:
-            n_done = max(1, len(leader.fold_scores[metric]))
-            self.budget.reserve_s = FINALIZE_RESERVE_FACTOR * leader.fit_time_s / n_done
+        if self.config.finalize:
+            self.budget.reserve_s = self._refit_estimate()
         self._emit(
             "model",
             {"row": row.to_dict(), "leaderboard": [r.to_dict() for r in rank(self.rows, metric)]},
         )
+
+    def _refit_estimate(self) -> float:
+        """Seconds to keep for the final refit: of the best model, or of the blend that may win."""
+        families = self._top_families(max(BLEND_SIZES) if self.blend_enabled else 1)
+        metric = self.prep.metric
+        per_fold = [r.fit_time_s / max(1, len(r.fold_scores[metric])) for r in families]
+        return FINALIZE_RESERVE_FACTOR * sum(per_fold)
+
+    def _top_families(self, limit: int) -> list[LeaderboardRow]:
+        """Best complete row of each model family (tuned variants share a family), best first."""
+        rows, bases = [], set()
+        for row in rank(self.rows, self.prep.metric):
+            base = base_name(row.model)
+            if row.status == STATUS_OK and row.model != ENSEMBLE_NAME and base not in bases:
+                bases.add(base)
+                rows.append(row)
+        return rows[:limit]
 
     def _run_batch(self, columns, estimator, batch: list[int]) -> list[FoldResult]:
         prep = self.prep
@@ -358,12 +373,8 @@ class _Search:
     # -- blend ----------------------------------------------------------------------------------
     def _blend(self) -> None:
         prep, metric = self.prep, self.prep.metric
-        ranked, bases = [], set()
-        for row in rank(self.rows, metric):
-            base = base_name(row.model)
-            if row.status == STATUS_OK and row.model in self.oof and base not in bases:
-                bases.add(base)  # one variant per model family: blends need diversity
-                ranked.append((row.model, self.oof[row.model]))
+        top = self._top_families(max(BLEND_SIZES))
+        ranked = [(r.model, self.oof[r.model]) for r in top if r.model in self.oof]
         if len(ranked) < 2:
             return
         chosen = choose_blend(prep.task, prep.n_classes, metric, prep.y, self.splits, ranked)
