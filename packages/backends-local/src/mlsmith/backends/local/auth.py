@@ -1,14 +1,13 @@
 """AuthProvider for kind ``local``: argon2id passwords (argon2-cffi) and HS256 JWTs (pyjwt).
 
 Follows SECURITY.md: argon2 library defaults, ``algorithms=["HS256"]`` pinned, required claims
-``exp iat iss aud sub jti typ``, leeway at most 30 s, 256-bit signing keys.
+``exp iat iss aud sub jti typ``, leeway at most 30 s, 256-bit signing keys. The claim rules are
+shared with the core's fake in ``mlsmith.core.token_rules``; signing and verifying are pyjwt's.
 """
 
 from __future__ import annotations
 
 import hashlib
-import secrets
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,11 +16,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, Field, ValidationError
 
-from mlsmith.core.errors import ConfigError, InvalidInput, Unauthenticated
-
-REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti", "typ")
-_ADDED_CLAIMS = frozenset({"exp", "iat", "jti", "iss", "aud"})
-_MIN_KEY_BYTES = 32
+from mlsmith.core import token_rules
+from mlsmith.core.errors import ConfigError, Unauthenticated
+from mlsmith.core.token_rules import REQUIRED_CLAIMS
 
 
 class LocalAuthProvider:
@@ -52,16 +49,9 @@ class LocalAuthProvider:
     # -- tokens -------------------------------------------------------------------------------
 
     def issue_token(self, claims: Mapping[str, Any], key: bytes, ttl_s: int) -> str:
-        _check_issue_args(claims, key, ttl_s)
-        now = int(time.time())
-        payload = {
-            **claims,
-            "iat": now,
-            "exp": now + ttl_s,
-            "jti": secrets.token_hex(16),
-            "iss": self._issuer,
-            "aud": self._audience,
-        }
+        payload = token_rules.issue_payload(
+            claims, key, ttl_s, issuer=self._issuer, audience=self._audience
+        )
         return jwt.encode(payload, key, algorithm="HS256")
 
     def verify_token(self, token: str, key: bytes) -> dict[str, Any]:
@@ -89,23 +79,10 @@ class LocalAuthProvider:
         return None
 
 
-def _check_issue_args(claims: Mapping[str, Any], key: bytes, ttl_s: int) -> None:
-    if len(key) < _MIN_KEY_BYTES:
-        raise InvalidInput("token signing key must be at least 256 bits")
-    if ttl_s <= 0:
-        raise InvalidInput("token lifetime must be positive")
-    reserved = _ADDED_CLAIMS & claims.keys()
-    if reserved:
-        raise InvalidInput(f"claims {sorted(reserved)} are set by the provider")
-    for name in ("sub", "typ"):
-        if not isinstance(claims.get(name), str) or not claims[name]:
-            raise InvalidInput(f"claim {name!r} must be a non-empty string")
-
-
 class LocalAuthOptions(BaseModel, extra="forbid"):
-    issuer: str = "mlsmith"
-    audience: str = "mlsmith"
-    leeway_s: int = Field(default=10, ge=0, le=30)
+    issuer: str = token_rules.DEFAULT_ISSUER
+    audience: str = token_rules.DEFAULT_AUDIENCE
+    leeway_s: int = Field(default=10, ge=0, le=token_rules.MAX_LEEWAY_S)
 
 
 def build(url: str, options: Mapping[str, Any], ctx: object = None) -> LocalAuthProvider:

@@ -1,7 +1,8 @@
 """Fake AuthProvider, stdlib only: scrypt password hashes and hand-made HS256 JWTs.
 
-It applies the same claim rules as the real adapter (required ``exp iat iss aud sub jti typ``, HS256
-only, bounded leeway) so that core tests exercise real token semantics. Stateless, hence thread-safe.
+It applies the same claim rules as the real adapter (``mlsmith.core.token_rules``: required
+``exp iat iss aud sub jti typ``, bounded leeway; HS256 only) so that core tests exercise real token
+semantics; only the signing and checking by hand are the fake's. Stateless, hence thread-safe.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from mlsmith.core.errors import InvalidInput, Unauthenticated
+from mlsmith.core import token_rules
+from mlsmith.core.errors import Unauthenticated
+from mlsmith.core.token_rules import check_issue_args as check_issue_args  # re-exported
 
-REQUIRED_CLAIMS = frozenset({"exp", "iat", "iss", "aud", "sub", "jti", "typ"})
-_ADDED_CLAIMS = frozenset({"exp", "iat", "jti", "iss", "aud"})
-_MIN_KEY_BYTES = 32
+# A set here: ``_verify`` checks a token's claims against it as a superset.
+REQUIRED_CLAIMS = frozenset(token_rules.REQUIRED_CLAIMS)
 # Deliberately cheap scrypt parameters: this is a fake for fast tests, not a password store.
 _SCRYPT = {"n": 2**12, "r": 8, "p": 1}
 _HEADER = {"alg": "HS256", "typ": "JWT"}
@@ -28,10 +30,13 @@ _HEADER = {"alg": "HS256", "typ": "JWT"}
 
 class FakeAuthProvider:
     def __init__(
-        self, *, issuer: str = "mlsmith", audience: str = "mlsmith", leeway_s: int = 10
+        self,
+        *,
+        issuer: str = token_rules.DEFAULT_ISSUER,
+        audience: str = token_rules.DEFAULT_AUDIENCE,
+        leeway_s: int = 10,
     ) -> None:
-        if not 0 <= leeway_s <= 30:
-            raise InvalidInput("leeway_s must be between 0 and 30")
+        token_rules.check_leeway(leeway_s)
         self._issuer, self._audience, self._leeway = issuer, audience, leeway_s
 
     # -- passwords ----------------------------------------------------------------------------
@@ -63,16 +68,9 @@ class FakeAuthProvider:
     # -- tokens -------------------------------------------------------------------------------
 
     def issue_token(self, claims: Mapping[str, Any], key: bytes, ttl_s: int) -> str:
-        check_issue_args(claims, key, ttl_s)
-        now = int(time.time())
-        payload = {
-            **claims,
-            "iat": now,
-            "exp": now + ttl_s,
-            "jti": secrets.token_hex(16),
-            "iss": self._issuer,
-            "aud": self._audience,
-        }
+        payload = token_rules.issue_payload(
+            claims, key, ttl_s, issuer=self._issuer, audience=self._audience
+        )
         signing_input = f"{_b64e_json(_HEADER)}.{_b64e_json(payload)}"
         return f"{signing_input}.{_b64e(_sign(key, signing_input))}"
 
@@ -116,20 +114,6 @@ class FakeAuthProvider:
 
     def close(self) -> None:
         return None
-
-
-def check_issue_args(claims: Mapping[str, Any], key: bytes, ttl_s: int) -> None:
-    """Refuse what would make a weak or unverifiable token (shared rules of issue_token)."""
-    if len(key) < _MIN_KEY_BYTES:
-        raise InvalidInput("token signing key must be at least 256 bits")
-    if ttl_s <= 0:
-        raise InvalidInput("token lifetime must be positive")
-    reserved = _ADDED_CLAIMS & claims.keys()
-    if reserved:
-        raise InvalidInput(f"claims {sorted(reserved)} are set by the provider")
-    for name in ("sub", "typ"):
-        if not isinstance(claims.get(name), str) or not claims[name]:
-            raise InvalidInput(f"claim {name!r} must be a non-empty string")
 
 
 def _sign(key: bytes, signing_input: str) -> bytes:
