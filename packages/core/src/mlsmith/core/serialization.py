@@ -15,7 +15,10 @@ log = logging.getLogger(__name__)
 
 SKOPS_NAME = "pipeline.skops"
 PICKLE_NAME = "pipeline.cloudpickle"
-# Type prefixes a pipeline of ours may contain: our transformers, scikit-learn and what it is built on.
+# Type prefixes a pipeline of ours may contain: our transformers, scikit-learn and what it is built
+# on. Deliberately no ``builtins.``/``operator.``/``functools.``: a function reference from those
+# could become a callable inside an estimator. Whatever skops would need beyond this list makes
+# ``dump_pipeline`` fall back to (signed) cloudpickle instead of widening the list.
 TRUSTED_PREFIXES = (
     "mlsmith.core.engine.",
     "sklearn.",
@@ -23,13 +26,6 @@ TRUSTED_PREFIXES = (
     "scipy.",
     "lightgbm.",
     "pandas.",
-    "builtins.",
-    "collections.",
-    "functools.",
-    "_operator.",
-    "operator.",
-    "datetime.",
-    "re.",
 )
 
 
