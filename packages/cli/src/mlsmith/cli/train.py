@@ -24,11 +24,15 @@ def watch_run(st: CliState, run_id: str, *, show: bool = True) -> Run:
     Ctrl-C asks for cancellation and keeps the loop going until the worker has settled the run
     (so it ends ``cancelled``, not stuck ``running``), then exits 130.
     """
+    from mlsmith.core.domain import RunStatus
     from mlsmith.core.services import training
     from mlsmith.core.services.worker import Worker
 
-    worker = Worker(st.backends)
     display = RunProgress(st.backends, st.scope, run_id, show=show)
+    # Claim work only until our own run is underway: never wait on other people's queued runs.
+    worker = Worker(
+        st.backends, accept=lambda: display.run is None or display.run.status is RunStatus.QUEUED
+    )
 
     def settled() -> bool:
         return display.run is not None and display.run.status.terminal and not worker.busy

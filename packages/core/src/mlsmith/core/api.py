@@ -11,6 +11,7 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
+from mlsmith.core.domain import RunStatus
 from mlsmith.core.services import datasets, prediction, registry, training
 from mlsmith.core.services import runs as runs_service
 from mlsmith.core.services.scope import Scope, default_scope
@@ -52,12 +53,11 @@ class Platform:
         return runs_service.get(self.backends, self.scope, run.id)
 
     def wait(self, run_id: str, on_tick=None) -> Run:
-        worker = Worker(self.backends)
+        def status() -> RunStatus:
+            return runs_service.get(self.backends, self.scope, run_id).status
 
-        def done() -> bool:
-            return runs_service.get(self.backends, self.scope, run_id).status.terminal
-
-        worker.run_until(lambda: done() and not worker.busy, on_tick=on_tick)
+        worker = Worker(self.backends, accept=lambda: status() is RunStatus.QUEUED)
+        worker.run_until(lambda: status().terminal and not worker.busy, on_tick=on_tick)
         return runs_service.get(self.backends, self.scope, run_id)
 
     def promote(

@@ -36,8 +36,17 @@ class _Active:
 
 
 class Worker:
-    def __init__(self, backends: Backends, *, poll_s: float = 0.2) -> None:
+    def __init__(
+        self,
+        backends: Backends,
+        *,
+        poll_s: float = 0.2,
+        accept: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """``accept()`` says whether to claim more work now: a CLI waiting for its own run stops
+        claiming once that run is underway, so it never waits on strangers' runs."""
         self.backends = backends
+        self.accept = accept
         self.poll_s = poll_s
         self.capacity = backends.settings.workers
         self.lease_s = backends.settings.lease_s
@@ -52,7 +61,7 @@ class Worker:
                 del self._active[job_id]
             else:
                 self._tend(act)
-        while len(self._active) < self.capacity:
+        while len(self._active) < self.capacity and self.accept():
             job = self.backends.queue.claim(self.lease_s, kinds=(TRAIN_JOB,))
             if job is None:
                 break
