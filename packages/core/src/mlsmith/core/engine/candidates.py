@@ -25,7 +25,7 @@ class Candidate:
     params: dict[str, Any]
     space: dict[str, list[Any]] = field(default_factory=dict)
     scale: bool = False  # needs standardised inputs (linear, kernel, distance models)
-    threaded: bool = False  # can use n_jobs threads (only for a large final refit)
+    threaded: bool = False  # could use n_jobs threads; unused while parallel folds fill the cores
     per_class: bool = False  # boosting that grows one tree per class per round
     cost: float = 1.0  # rough per-fold cost relative to lightgbm, for budget estimates
     max_rows: int | None = None  # skipped above this size (would not finish in useful time)

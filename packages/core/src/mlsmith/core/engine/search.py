@@ -4,7 +4,7 @@ Parallelism is across folds, never inside a model: each fold's estimator runs si
 (BLAS/OpenMP pinned to one thread) and ``n_jobs`` folds run side by side in threads. Measured on
 2 cores, a 2-thread LightGBM / HistGradientBoosting fit on a few thousand rows was 2-25x *slower*
 than a 1-thread one (OpenMP spin-waiting, worse on a busy host), while parallel folds scale almost
-perfectly. Only a large final refit, a single fit with no folds to spread, uses ``n_jobs`` threads.
+perfectly. The final refit is single-threaded too, so the time reserved for it is what it takes.
 """
 
 from __future__ import annotations
@@ -61,8 +61,6 @@ TUNE_TRIALS_WITH_BUDGET = 40
 # Skip a candidate whose estimated cost is this many times the budget left: it "clearly cannot
 # finish". Below that it is launched and cut after its first folds if their real cost says so.
 SKIP_FACTOR = 2.0
-# Below this many rows a single multi-threaded fit is slower than a single-threaded one.
-THREADED_REFIT_ROWS = 20_000
 # A full-data refit costs about one fold fit on (k/(k-1)) of the rows; keep that much in reserve.
 FINALIZE_RESERVE_FACTOR = 1.3
 
@@ -413,7 +411,9 @@ class _Search:
 
     def _final_pipeline(self, row: LeaderboardRow) -> tuple[Pipeline, int]:
         prep = self.prep
-        threads = self.cores if len(prep.X) >= THREADED_REFIT_ROWS else 1
+        # Single-threaded like the folds: the reserve was measured that way, and a multi-threaded
+        # fit on a busy host can be many times slower than its single-threaded estimate.
+        threads = 1
 
         def member(name: str) -> tuple[Pipeline, bool]:
             trial = self._trial_of_name(name)
