@@ -37,7 +37,7 @@ def test_run_succeeds_with_leaderboard_events_and_signed_artifacts(backends, sco
     assert {"manifest.json", "leaderboard.json", "events.jsonl", "run_manifest.json"} <= names
     assert names & {"pipeline.skops", "pipeline.cloudpickle"}
     kinds = {e.kind for e in runs.events(backends, scope, run.id)}
-    assert {"status", "stage", "model"} <= kinds
+    assert {"status", "stage", "plan", "model"} <= kinds
     board = json.loads(artifacts.read_verified(backends, run, "leaderboard.json"))
     assert [r["model"] for r in board] == [r["model"] for r in run.leaderboard]
 

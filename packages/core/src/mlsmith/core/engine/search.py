@@ -148,6 +148,16 @@ class _Search:
         )
         self.skipped.update(skipped)
         self.units_planned = max(1, len(trials) * prep.folds)
+        # Callers learn the resolved task and metric before the first model ends (live displays).
+        self._emit(
+            "plan",
+            {
+                "task": prep.task,
+                "metric": prep.metric,
+                "folds": prep.folds,
+                "candidates": [t.name for t in trials],
+            },
+        )
         with ThreadPoolExecutor(max_workers=self.cores) as pool:
             self.pool = pool
             self._stage("search")

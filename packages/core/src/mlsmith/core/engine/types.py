@@ -31,7 +31,7 @@ class TrainConfig:
 
 @dataclass
 class EngineEvent:
-    kind: str  # "stage" | "progress" | "fold" | "model"
+    kind: str  # "stage" | "plan" | "progress" | "fold" | "model"
     payload: dict
 
 

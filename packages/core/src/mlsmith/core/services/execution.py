@@ -183,6 +183,8 @@ class _Recorder:
             return {"stage": p["stage"]}
         if event.kind == "progress":
             return {"progress": float(p["progress"])}
+        if event.kind == "plan":
+            return {"task": p["task"], "metric": p["metric"]}
         if event.kind == "model":
             return {"leaderboard": p["leaderboard"]}
         return {}
