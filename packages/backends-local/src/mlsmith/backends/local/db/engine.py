@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +55,7 @@ def _sqlite_engine(url: URL, opts: DbOptions) -> sa.Engine:
         try:
             # busy_timeout first: switching to WAL itself may have to wait for another writer.
             cur.execute(f"PRAGMA busy_timeout={int(opts.busy_timeout_ms)}")
-            cur.execute("PRAGMA journal_mode=WAL")
+            _ensure_wal(cur, opts.busy_timeout_ms / 1000)
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
         finally:
@@ -66,6 +68,22 @@ def _sqlite_engine(url: URL, opts: DbOptions) -> sa.Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _ensure_wal(cur: Any, timeout_s: float) -> None:
+    """WAL is persistent in the file, so only the very first connection switches. That switch
+    needs an exclusive lock and SQLite answers "database is locked" without using the busy
+    handler when another connection of a brand-new database holds one: retry until the timeout."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+            return
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _postgres_engine(url: URL, opts: DbOptions) -> sa.Engine:
