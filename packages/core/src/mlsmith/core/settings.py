@@ -47,6 +47,24 @@ class Settings(BaseSettings):
     lease_s: float = Field(default=30.0, gt=0, description="queue lease; renewed by heartbeats")
     workspace: str = "default"  # the embedded API/CLI works in this workspace
 
+    # Identity (SECURITY.md defaults).
+    allow_registration: bool = False  # self-registration at /auth/register
+    access_token_ttl_s: int = Field(default=900, gt=0)
+    refresh_idle_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
+    refresh_absolute_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
+    login_max_failures: int = Field(default=5, ge=1, description="per account and per address")
+    login_window_s: int = Field(default=300, gt=0)
+
+    # Server.
+    max_concurrent_runs_per_user: int = Field(default=3, ge=1)
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)  # JSON / CSV predict bodies
+    max_page_size: int = Field(default=200, ge=1)
+    cors_origins: list[str] = Field(default_factory=list)
+    trusted_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"])
+    log_json: bool = False  # JSON log lines (production); console lines otherwise
+    egress_allow_private: bool = False  # outbound HTTP may reach private ranges
+
     @classmethod
     def settings_customise_sources(
         cls,
