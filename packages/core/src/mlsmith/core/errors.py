@@ -44,6 +44,12 @@ class PermissionDenied(MlsmithError):
     code = "permission_denied"
 
 
+class Throttled(MlsmithError):
+    """Too many attempts (login throttling); ``details["retry_after_s"]`` says when to try again."""
+
+    code = "throttled"
+
+
 class BackendUnavailable(MlsmithError):
     code = "backend_unavailable"
 

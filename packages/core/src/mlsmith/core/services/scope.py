@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlsmith.core.domain.identity import Role
 from mlsmith.core.errors import AlreadyExists, NotFound
 
 
@@ -12,6 +13,7 @@ from mlsmith.core.errors import AlreadyExists, NotFound
 class Scope:
     workspace_id: str
     user_id: str | None = None  # None: the embedded (single-user) library and CLI
+    role: Role | None = None  # the caller's role in the workspace; None: embedded (unrestricted)
 
     def check(self, obj: object, kind: str, obj_id: str) -> None:
         if getattr(obj, "workspace_id", None) != self.workspace_id:
