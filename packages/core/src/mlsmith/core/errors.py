@@ -66,3 +66,21 @@ class IntegrityError(MlsmithError):
 
 class Cancelled(MlsmithError):
     code = "cancelled"
+
+
+class PayloadTooLarge(MlsmithError):
+    """An upload or body exceeded its configured cap (counted on the bytes actually received)."""
+
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(MlsmithError):
+    """Content whose extension or sniffed bytes are not an accepted format."""
+
+    code = "unsupported_media_type"
+
+
+class Throttled(MlsmithError):
+    """Too many requests or concurrent jobs; ``details["retry_after_s"]`` says when to retry."""
+
+    code = "throttled"
