@@ -78,9 +78,3 @@ class UnsupportedMediaType(MlsmithError):
     """Content whose extension or sniffed bytes are not an accepted format."""
 
     code = "unsupported_media_type"
-
-
-class Throttled(MlsmithError):
-    """Too many requests or concurrent jobs; ``details["retry_after_s"]`` says when to retry."""
-
-    code = "throttled"
