@@ -65,6 +65,8 @@ class Run:
     attempt: int = 0
     manifest: dict[str, Any] = field(default_factory=dict)  # reproducibility manifest
     job_id: str | None = None
+    experiment_id: str | None = None
+    created_by: str | None = None  # user id; None for the embedded library and CLI
     id: str = field(default_factory=lambda: new_id("run"))
     created_at: datetime = field(default_factory=utcnow)
     started_at: datetime | None = None

@@ -4,6 +4,8 @@
 Foreign keys only where a child cannot outlive its parent (events, artifacts, versions, aliases).
 Runs do not reference datasets or workspaces, and versions do not reference runs: a run keeps its
 history when its dataset is deleted, a model version keeps its lineage when its run is deleted.
+The identity and catalog tables (users ... reports) have no foreign keys either: the services decide
+what a deletion takes with it, and the in-memory fake (which has no foreign keys) behaves the same.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ runs = sa.Table(
     sa.Column("attempt", sa.Integer, nullable=False),
     sa.Column("manifest", JSONDoc, nullable=False),
     sa.Column("job_id", ID, nullable=True),
+    sa.Column("experiment_id", ID, nullable=True),
+    sa.Column("created_by", ID, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("started_at", UTCDateTime, nullable=True),
     sa.Column("finished_at", UTCDateTime, nullable=True),
@@ -78,6 +82,8 @@ runs = sa.Table(
     sa.Column("last_event_seq", sa.Integer, nullable=False, server_default="0"),
     sa.Index(None, "workspace_id", "created_at"),
     sa.Index(None, "workspace_id", "status", "created_at"),
+    sa.Index(None, "created_by", "status"),  # per-user concurrency limit
+    sa.Index(None, "status", "created_at"),  # active runs of every workspace (the reaper)
 )
 
 run_events = sa.Table(
@@ -167,4 +173,132 @@ jobs = sa.Table(
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index(None, "status", "seq"),
+)
+
+# -- identity ---------------------------------------------------------------------------------
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("email", NAME, nullable=False, unique=True),  # lower-cased by the repository
+    sa.Column("password_hash", sa.String(512), nullable=False),
+    sa.Column("display_name", NAME, nullable=False),
+    sa.Column("is_admin", sa.Boolean, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("token_version", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_login_at", UTCDateTime, nullable=True),
+    sa.Index(None, "created_at"),
+)
+
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    sa.Column("workspace_id", ID, primary_key=True),
+    sa.Column("user_id", ID, primary_key=True, index=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("user_id", ID, nullable=False, index=True),
+    sa.Column("workspace_id", ID, nullable=True),
+    sa.Column("name", NAME, nullable=False),
+    sa.Column("key_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("secret_hash", sa.String(128), nullable=False, unique=True),
+    sa.Column("scopes", JSONDoc, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=True),
+    sa.Column("last_used_at", UTCDateTime, nullable=True),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("user_id", ID, nullable=False, index=True),
+    sa.Column("family_id", ID, nullable=False, index=True),
+    sa.Column("token_hash", sa.String(128), nullable=False, unique=True),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("family_expires_at", UTCDateTime, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# -- catalog ----------------------------------------------------------------------------------
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("workspace_id", ID, nullable=False),
+    sa.Column("name", NAME, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("workspace_id", "name"),
+    sa.Index(None, "workspace_id", "created_at"),
+)
+
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("workspace_id", ID, nullable=False),
+    sa.Column("project_id", ID, nullable=False),
+    sa.Column("name", NAME, nullable=False),
+    sa.Column("target", NAME, nullable=False),
+    sa.Column("task", sa.String(32), nullable=False),
+    sa.Column("settings", JSONDoc, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("project_id", "name"),
+    sa.Index(None, "project_id", "created_at"),
+)
+
+data_sources = sa.Table(
+    "data_sources",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("workspace_id", ID, nullable=False),
+    sa.Column("name", NAME, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("config", JSONDoc, nullable=False),
+    sa.Column("secret_ciphertext", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("workspace_id", "name"),
+)
+
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("workspace_id", ID, nullable=False, index=True),
+    sa.Column("slug", sa.String(64), nullable=False, unique=True),
+    sa.Column("model_id", ID, nullable=False),
+    sa.Column("version", sa.Integer, nullable=True),
+    sa.Column("alias", sa.String(64), nullable=True),
+    sa.Column("auth_mode", sa.String(16), nullable=False),
+    sa.Column("created_by", ID, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+reports = sa.Table(
+    "reports",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("workspace_id", ID, nullable=False),
+    sa.Column("dataset_id", ID, nullable=False),
+    sa.Column("target", NAME, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("result", JSONDoc, nullable=False),
+    sa.Column("html_key", sa.String(1024), nullable=True),
+    sa.Column("html_sha256", sa.String(64), nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.Index(None, "dataset_id", "created_at"),
 )
