@@ -1,0 +1,14 @@
+"""The routers of the API, included by ``create_app`` in this order.
+
+Each module defines ``router`` (an ``APIRouter``), mounted under ``/api/v1``; a module may also
+define ``root_router``, mounted at the root (``/healthz``, ``/readyz``, ``/metrics``). Every route
+declares its permission (``dependencies=[permission("...")]``) or the app refuses to start.
+Append a module here with one line.
+"""
+
+API_PREFIX = "/api/v1"
+
+ROUTER_MODULES = [
+    "mlsmith.server.routers.ops",
+    "mlsmith.server.routers.nlq",
+]
