@@ -10,5 +10,11 @@ API_PREFIX = "/api/v1"
 
 ROUTER_MODULES = [
     "mlsmith.server.routers.ops",
+    "mlsmith.server.routers.setup",
+    "mlsmith.server.routers.auth",
+    "mlsmith.server.routers.api_keys",
+    "mlsmith.server.routers.workspaces",
+    "mlsmith.server.routers.projects",
+    "mlsmith.server.routers.admin",
     "mlsmith.server.routers.nlq",
 ]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from mlsmith.core.backends import Backends
-from mlsmith.core.domain import RunStatus
+from mlsmith.core.services import users_admin
 from mlsmith.server.metrics import CONTENT_TYPE
 from mlsmith.server.security import permission
 
@@ -55,12 +55,9 @@ def metrics(request: Request) -> Response:
 
 
 def run_counts(backends: Backends) -> dict[str, int]:
-    """Runs by status for the gauge: the active ones (queued, running), read at scrape time."""
-    counts = {RunStatus.QUEUED.value: 0, RunStatus.RUNNING.value: 0}
-    with backends.metadata.unit_of_work() as uow:
-        for run in uow.runs.list_active():
-            counts[run.status.value] = counts.get(run.status.value, 0) + 1
-    return counts
+    """Runs by status for the gauge, read at scrape time."""
+    runs = users_admin.stats(backends)["runs"]
+    return {status: n for status, n in runs.items() if status != "total"}
 
 
 def _log_failure(name: str, exc: Exception) -> None:
