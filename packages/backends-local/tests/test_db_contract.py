@@ -18,6 +18,7 @@ from mlsmith.core.domain import Run, Workspace
 from mlsmith.core.errors import BackendUnavailable, ConfigError
 from mlsmith.core.settings import Settings
 from mlsmith.core.testing.contracts.db import MetadataStoreContract, run_in_threads
+from mlsmith.core.testing.contracts.db_identity import IdentityCatalogStoreContract
 
 
 def _migrated(url: str, **options: object) -> SqlMetadataStore:
@@ -31,7 +32,7 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'not' / 'yet' / 'there' / 'mlsmith.db'}"
 
 
-class TestSqliteMetadataStore(MetadataStoreContract):
+class TestSqliteMetadataStore(MetadataStoreContract, IdentityCatalogStoreContract):
     __test__ = True
 
     @pytest.fixture
@@ -42,7 +43,7 @@ class TestSqliteMetadataStore(MetadataStoreContract):
 
 
 @pytest.mark.postgres
-class TestPostgresMetadataStore(MetadataStoreContract):
+class TestPostgresMetadataStore(MetadataStoreContract, IdentityCatalogStoreContract):
     __test__ = True
 
     @pytest.fixture

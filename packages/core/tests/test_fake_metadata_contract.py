@@ -3,10 +3,11 @@
 import pytest
 
 from mlsmith.core.testing.contracts.db import MetadataStoreContract
+from mlsmith.core.testing.contracts.db_identity import IdentityCatalogStoreContract
 from mlsmith.core.testing.fakes.metadata import InMemoryMetadataStore
 
 
-class TestInMemoryMetadataStore(MetadataStoreContract):
+class TestInMemoryMetadataStore(MetadataStoreContract, IdentityCatalogStoreContract):
     __test__ = True
 
     @pytest.fixture

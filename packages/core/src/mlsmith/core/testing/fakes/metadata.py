@@ -340,6 +340,13 @@ def _missing(what: str, key: str, **info: Any) -> NotFound:
     return NotFound(f"{what} {key} not found", **info)
 
 
+def _enum(enum: type[Any], value: Any, name: str) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        raise InvalidInput(f"invalid {name} {value!r}", field=name) from None
+
+
 class _Users:
     def __init__(self, s: _State) -> None:
         self._s = s
@@ -407,14 +414,15 @@ class _Memberships:
                 user_id=m.user_id,
             )
         kept = _in(m)
-        kept.role = Role(kept.role)
+        kept.role = _enum(Role, kept.role, "role")
         self._s.memberships[key] = kept
 
     def get(self, workspace_id: str, user_id: str) -> Membership:
         return _c(self._live(workspace_id, user_id))
 
     def set_role(self, workspace_id: str, user_id: str, role: str) -> None:
-        self._live(workspace_id, user_id).role = Role(role)
+        new = _enum(Role, role, "role")
+        self._live(workspace_id, user_id).role = new
 
     def remove(self, workspace_id: str, user_id: str) -> None:
         self._live(workspace_id, user_id)
@@ -481,7 +489,7 @@ class _RefreshTokens:
         if any(t.token_hash == token.token_hash for t in self._s.refresh_tokens.values()):
             raise AlreadyExists("refresh token hash exists")
         kept = _in(token)
-        kept.status = RefreshStatus(kept.status)
+        kept.status = _enum(RefreshStatus, kept.status, "status")
         self._s.refresh_tokens[kept.id] = kept
 
     def get_by_hash(self, token_hash: str) -> RefreshToken:
@@ -496,7 +504,7 @@ class _RefreshTokens:
             raise _missing("refresh token", token_id, id=token_id)
         if token.status != expected:
             return False
-        token.status = RefreshStatus(new)
+        token.status = _enum(RefreshStatus, new, "status")
         return True
 
     def _revoke(self, match: Any) -> int:
@@ -623,7 +631,7 @@ class _Deployments:
 
     def _keep(self, d: Deployment) -> None:
         kept = _in(d)
-        kept.auth_mode = AuthMode(kept.auth_mode)
+        kept.auth_mode = _enum(AuthMode, kept.auth_mode, "auth_mode")
         self._s.deployments[kept.id] = kept
 
     def add(self, d: Deployment) -> None:
@@ -663,7 +671,7 @@ class _Reports:
 
     def _keep(self, r: Report) -> None:
         kept = _in(r)
-        kept.status = ReportStatus(kept.status)
+        kept.status = _enum(ReportStatus, kept.status, "status")
         self._s.reports[kept.id] = kept
 
     def add(self, r: Report) -> None:
