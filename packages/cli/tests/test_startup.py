@@ -7,13 +7,25 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("pandas", "sklearn", "numpy", "sqlalchemy", "mlsmith.core.engine", "mlsmith.core.services")
+HEAVY = (
+    "pandas",
+    "sklearn",
+    "numpy",
+    "sqlalchemy",
+    "mlsmith.core.engine",
+    "mlsmith.core.services",
+    "fastapi",
+    "uvicorn",
+    "starlette",
+    "mlsmith.server",
+)
 
 _PROBE = """
 import json, sys
 from typer.testing import CliRunner
 from mlsmith.cli.main import app
-for args in (["--help"], ["runs", "--help"], ["models", "--help"], ["train", "--help"]):
+for args in (["--help"], ["runs", "--help"], ["models", "--help"], ["train", "--help"],
+             ["serve", "--help"]):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from mlsmith.cli import admin, demo, models, predict, train
+from mlsmith.cli import admin, demo, models, predict, serve, train
 from mlsmith.cli.context import CliState
 from mlsmith.cli.errors import ErrorMappingGroup
 from mlsmith.cli.models import models_app
@@ -61,6 +61,7 @@ app.command("train")(train.train)
 app.command("promote")(models.promote)
 app.command("predict")(predict.predict)
 app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
 app.add_typer(runs_app, name="runs")
 app.add_typer(models_app, name="models")
 
