@@ -17,4 +17,5 @@ ROUTER_MODULES = [
     "mlsmith.server.routers.projects",
     "mlsmith.server.routers.admin",
     "mlsmith.server.routers.nlq",
+    "mlsmith.server.routers.deployments",
 ]

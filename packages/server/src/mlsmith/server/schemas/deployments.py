@@ -91,7 +91,9 @@ class StatsOut(BaseModel):
     rows: int
     latency_ms: LatencyOut
     window: int = Field(description="how many recent calls the latency percentiles cover")
-    since: datetime = Field(description="counters are per server process, since it started")
+    since: datetime = Field(
+        description="counters are per server process, since its first call here"
+    )
     last_request_at: datetime | None
 
     @classmethod
