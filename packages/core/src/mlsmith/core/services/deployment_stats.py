@@ -49,12 +49,9 @@ class StatsSnapshot:
 
 _lock = threading.Lock()
 _table: dict[str, _Counters] = {}
-# Called after every recorded call with (deployment_id, slug, seconds, ok, rows): the server hooks
-# its Prometheus metrics here; core stays free of any metrics library.
-observers: list[Callable[[str, str, float, bool, int], None]] = []
 
 
-def record(deployment_id: str, seconds: float, *, ok: bool, rows: int = 0, slug: str = "") -> None:
+def record(deployment_id: str, seconds: float, *, ok: bool, rows: int = 0) -> None:
     with _lock:
         c = _table.get(deployment_id)
         if c is None:
@@ -64,8 +61,6 @@ def record(deployment_id: str, seconds: float, *, ok: bool, rows: int = 0, slug:
         c.rows += rows
         c.last_request_at = utcnow()
         c.latencies.append(seconds)
-    for observe in list(observers):
-        observe(deployment_id, slug, seconds, ok, rows)
 
 
 class _Call:
@@ -73,17 +68,26 @@ class _Call:
 
 
 @contextmanager
-def track(deployment_id: str, *, slug: str = "") -> Iterator[_Call]:
-    """Time a call and record it; an exception counts as an error and propagates.
-    Set ``call.rows`` inside the block to count predicted rows."""
+def track(
+    deployment_id: str, *, also: Callable[[float, bool], None] | None = None
+) -> Iterator[_Call]:
+    """Time a call and record it; an exception counts as an error and propagates. Set
+    ``call.rows`` inside the block to count predicted rows. ``also(seconds, ok)`` is called after
+    recording (the server feeds its Prometheus metrics this way; core stays free of them)."""
     call = _Call()
     start = time.perf_counter()
     try:
         yield call
     except BaseException:
-        record(deployment_id, time.perf_counter() - start, ok=False, slug=slug)
+        seconds = time.perf_counter() - start
+        record(deployment_id, seconds, ok=False)
+        if also is not None:
+            also(seconds, False)
         raise
-    record(deployment_id, time.perf_counter() - start, ok=True, rows=call.rows, slug=slug)
+    seconds = time.perf_counter() - start
+    record(deployment_id, seconds, ok=True, rows=call.rows)
+    if also is not None:
+        also(seconds, True)
 
 
 def snapshot(deployment_id: str) -> StatsSnapshot:

@@ -45,6 +45,7 @@ _cache_lock = threading.Lock()
 _cache: weakref.WeakKeyDictionary[object, dict[str, tuple[float, Deployment]]] = (
     weakref.WeakKeyDictionary()
 )
+_model_names: dict[str, str] = {}
 
 
 def create(
@@ -107,9 +108,15 @@ def get_by_slug(backends: Backends, scope: Scope, slug: str) -> Deployment:
     return dep
 
 
-def workspace_of(backends: Backends, slug: str) -> str:
-    """The owning workspace of a slug, for building the caller's scope (NotFound when absent)."""
-    return lookup(backends, slug).workspace_id
+def scope_for(
+    backends: Backends, principal: Principal, slug: str, need: Role = Role.VIEWER
+) -> Scope:
+    """The caller's scope in the workspace owning ``slug``; NotFound (worded like a missing
+    deployment) when the caller cannot see it, PermissionDenied when their role is too low."""
+    try:
+        return access.scope_in(backends, principal, lookup(backends, slug).workspace_id, need)
+    except NotFound:
+        raise _not_found(slug) from None
 
 
 def update(
@@ -192,12 +199,24 @@ def resolve_target(backends: Backends, deployment: Deployment) -> tuple[Run, Mod
         model = uow.models.get(deployment.model_id)
         mv = _target_version(uow, deployment, model.name)
         run = uow.runs.get(mv.run_id)
+    _remember_name(model.id, model.name)
     return run, mv
 
 
 def model_name(backends: Backends, deployment: Deployment) -> str:
-    with backends.metadata.unit_of_work() as uow:
-        return uow.models.get(deployment.model_id).name
+    """The deployed model's name (model names never change: cached by model id)."""
+    name = _model_names.get(deployment.model_id)
+    if name is None:
+        with backends.metadata.unit_of_work() as uow:
+            name = uow.models.get(deployment.model_id).name
+        _remember_name(deployment.model_id, name)
+    return name
+
+
+def _remember_name(model_id: str, name: str) -> None:
+    if len(_model_names) > 10_000:
+        _model_names.clear()
+    _model_names[model_id] = name
 
 
 def predict(
