@@ -45,7 +45,8 @@ class PermissionDenied(MlsmithError):
 
 
 class Throttled(MlsmithError):
-    """Too many attempts (login throttling); ``details["retry_after_s"]`` says when to try again."""
+    """Too many attempts or requests (login throttling, per-user run limits); ``details["retry_after_s"]``
+    says when to try again."""
 
     code = "throttled"
 
