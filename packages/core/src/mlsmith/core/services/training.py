@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlsmith.core.domain import Run, RunStatus, utcnow
-from mlsmith.core.errors import InvalidInput
+from mlsmith.core.errors import InvalidInput, Throttled
 from mlsmith.core.services import datasets
 from mlsmith.core.services.scope import Scope
 
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 TASKS = ("auto", "binary", "multiclass", "regression")
 TRAIN_JOB = "train"
 _NUMERIC_PREFIXES = ("int", "uint", "float", "Int", "UInt", "Float")
+# Run options an experiment may set and a run may override.
+RUN_OPTIONS = ("metric", "folds", "time_budget_s", "seed", "tune_top_k", "candidates")
 
 
 def start_run(
@@ -31,7 +33,11 @@ def start_run(
     seed: int = 0,
     tune_top_k: int = 0,
     candidates: list[str] | None = None,
+    experiment_id: str | None = None,
+    created_by: str | None = None,
 ) -> Run:
+    """Validate, write a queued run and enqueue its job. With ``created_by`` (a server user) the
+    per-user limit of queued + running runs applies (Throttled beyond it)."""
     ds = datasets.get(backends, scope, dataset_id)
     dtypes = {c["name"]: c["dtype"] for c in ds.columns}
     if target not in dtypes:
@@ -66,13 +72,79 @@ def start_run(
         task=task,
         metric=metric,
         settings=settings,
+        experiment_id=experiment_id,
+        created_by=created_by,
     )
     run.job_id = run.id  # one job per run: enqueueing is idempotent on the run id
     with backends.metadata.unit_of_work() as uow:
+        if created_by is not None:  # counted and added in one transaction
+            limit = backends.settings.max_concurrent_runs_per_user
+            if uow.runs.count_active(created_by=created_by) >= limit:
+                raise Throttled(
+                    f"at most {limit} queued or running runs per user; "
+                    "wait for one to finish or cancel one",
+                    limit=limit,
+                    retry_after_s=int(max(1, backends.settings.lease_s)),
+                )
         uow.runs.add(run)
         uow.events.append(run.id, "status", {"status": "queued"})
     backends.queue.enqueue(TRAIN_JOB, {"run_id": run.id}, job_id=run.job_id)
     return run
+
+
+def start_experiment_run(
+    backends: Backends,
+    scope: Scope,
+    experiment_id: str,
+    *,
+    dataset_id: str,
+    overrides: dict[str, Any] | None = None,
+    created_by: str | None = None,
+) -> Run:
+    """Start a run of an experiment: target, task and default options come from the experiment;
+    ``overrides`` may change the options in RUN_OPTIONS only."""
+    with backends.metadata.unit_of_work() as uow:
+        exp = uow.experiments.get(experiment_id)
+    scope.check(exp, "experiment", experiment_id)
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(RUN_OPTIONS))
+    if unknown:
+        raise InvalidInput(
+            f"unknown run option(s) {', '.join(unknown)}; choose from {', '.join(RUN_OPTIONS)}",
+            unknown=unknown,
+        )
+    options = {k: v for k, v in (exp.settings or {}).items() if k in RUN_OPTIONS}
+    options.update(overrides)
+    _check_option_types(options)
+    return start_run(
+        backends,
+        scope,
+        dataset_id,
+        exp.target,
+        task=exp.task,
+        experiment_id=exp.id,
+        created_by=created_by,
+        **options,
+    )
+
+
+def _check_option_types(options: dict[str, Any]) -> None:
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    checks = {
+        "metric": lambda v: v is None or isinstance(v, str),
+        "folds": is_int,
+        "time_budget_s": lambda v: v is None or (is_int(v) or isinstance(v, float)),
+        "seed": is_int,
+        "tune_top_k": lambda v: is_int(v) and 0 <= v <= 100,
+        "candidates": lambda v: (
+            v is None or (isinstance(v, list) and all(isinstance(c, str) for c in v))
+        ),
+    }
+    for key, value in options.items():
+        if not checks[key](value):
+            raise InvalidInput(f"invalid value for run option {key!r}", option=key)
 
 
 def _check_metric(task: str, metric: str) -> None:

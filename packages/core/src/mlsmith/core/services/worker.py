@@ -1,5 +1,7 @@
 """The worker loop: claim jobs from the queue, hand them to compute, keep their leases alive,
 forward cancel requests, and settle runs whose task ended without settling them (a killed process).
+Every ~``lease_s`` a reaper pass fails the active runs whose job can never run again (dead-lettered
+after its attempts, or gone), whichever process's worker died: a run is never left ``running``.
 
 The same loop serves the embedded CLI (``run_until``), ``mlsmith serve`` (a background thread) and
 ``mlsmith worker``; only the configured queue and compute differ.
@@ -12,9 +14,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from mlsmith.core.domain import Job, RunStatus, utcnow
+from mlsmith.core.domain import Job, JobStatus, Run, RunStatus, utcnow
 from mlsmith.core.errors import NotFound
 from mlsmith.core.ports.compute import TaskState
 from mlsmith.core.services.training import TRAIN_JOB
@@ -51,9 +54,17 @@ class Worker:
         self.capacity = backends.settings.workers
         self.lease_s = backends.settings.lease_s
         self._active: dict[str, _Active] = {}
+        self._next_reap = 0.0
 
     def tick(self) -> None:
-        """One pass: settle ended tasks, heartbeat and cancel live ones, claim new work."""
+        """One pass: settle ended tasks, heartbeat and cancel live ones, claim new work, and every
+        ~lease_s reap runs whose job died."""
+        if time.monotonic() >= self._next_reap:
+            self._next_reap = time.monotonic() + self.lease_s
+            try:
+                reap_dead_runs(self.backends)
+            except Exception:  # reaping is housekeeping: it must never stop the loop
+                log.exception("reaper pass failed")
         for job_id, act in list(self._active.items()):
             status = self.backends.compute.status(job_id)
             if status.state in _ENDED:
@@ -131,3 +142,58 @@ class Worker:
                 ):
                     uow.events.append(act.run_id, "status", {"status": new.value})
         self.backends.queue.ack(act.job.id, act.job.lease_token)
+
+
+def reap_dead_runs(backends: Backends, *, grace_s: float | None = None) -> list[str]:
+    """Fail (by compare-and-set) every queued or running run whose job will never run again: DEAD
+    in the queue, leased past its last allowed attempt, or missing (``grace_s`` after the run was
+    created, so a run whose job is being enqueued right now is left alone). Safe to run from many
+    processes at once. Returns the ids of the runs it failed."""
+    grace = timedelta(seconds=backends.settings.lease_s if grace_s is None else grace_s)
+    with backends.metadata.unit_of_work() as uow:
+        active = uow.runs.list_active()
+    reaped = []
+    for run in active:
+        reason = _dead_job_reason(backends, run, grace)
+        if reason is None:
+            continue
+        with backends.metadata.unit_of_work() as uow:
+            won = uow.runs.transition(
+                run.id,
+                (RunStatus.QUEUED, RunStatus.RUNNING),
+                RunStatus.FAILED,
+                stage=RunStatus.FAILED.value,
+                finished_at=utcnow(),
+                error=reason,
+            )
+            if won:
+                uow.events.append(run.id, "status", {"status": "failed", "error": reason})
+        if won:
+            log.warning("run %s failed by the reaper: %s", run.id, reason)
+            backends.notifier.publish("run.failed", {"run_id": run.id})
+            reaped.append(run.id)
+    return reaped
+
+
+def _dead_job_reason(backends: Backends, run: Run, grace: timedelta) -> str | None:
+    if run.job_id is None:
+        return None
+    now = utcnow()
+    try:
+        job = backends.queue.get(run.job_id)
+    except NotFound:
+        if now - run.created_at > grace:
+            return "the run's job is gone from the queue"
+        return None
+    if job.status is JobStatus.DEAD:
+        return f"the run's job was dead-lettered: {job.last_error or 'attempts exhausted'}"
+    if (
+        job.status is JobStatus.LEASED
+        and job.lease_until is not None
+        and job.lease_until < now
+        and job.attempts >= job.max_attempts
+    ):
+        return "the worker of the run's last attempt stopped (lease expired)"
+    if job.status is JobStatus.DONE:  # acked, yet the run never settled: nothing will run it
+        return "the run's job ended without settling the run"
+    return None
