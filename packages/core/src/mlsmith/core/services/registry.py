@@ -101,12 +101,36 @@ def resolve(backends: Backends, scope: Scope, ref: str) -> ResolvedVersion:
         return ResolvedVersion(model, mv, _aliases_of(uow, model.id, mv.version))
 
 
-def list_models(backends: Backends, scope: Scope) -> list[tuple[Model, list[ModelVersion], dict]]:
+def list_models(
+    backends: Backends, scope: Scope, *, limit: int | None = None, offset: int = 0
+) -> list[tuple[Model, list[ModelVersion], dict]]:
     with backends.metadata.unit_of_work() as uow:
-        return [
-            (m, uow.models.list_versions(m.id), uow.models.aliases(m.id))
-            for m in uow.models.list(scope.workspace_id)
-        ]
+        models = uow.models.list(scope.workspace_id)
+        page = models[offset : None if limit is None else offset + limit]
+        return [(m, uow.models.list_versions(m.id), uow.models.aliases(m.id)) for m in page]
+
+
+def get_model(
+    backends: Backends, scope: Scope, model_id: str
+) -> tuple[Model, list[ModelVersion], dict]:
+    """A model by id with its versions and aliases (NotFound for another workspace's model)."""
+    with backends.metadata.unit_of_work() as uow:
+        model = uow.models.get(model_id)
+        scope.check(model, "model", model_id)
+        return model, uow.models.list_versions(model.id), uow.models.aliases(model.id)
+
+
+def set_alias_by_id(
+    backends: Backends, scope: Scope, model_id: str, alias: str, version: int
+) -> ResolvedVersion:
+    """Point (or move) ``alias`` of model ``model_id`` at ``version``."""
+    _check_alias(alias)
+    with backends.metadata.unit_of_work() as uow:
+        model = uow.models.get(model_id)
+        scope.check(model, "model", model_id)
+        mv = uow.models.get_version(model.id, version)
+        uow.models.set_alias(model.id, alias, version)
+        return ResolvedVersion(model, mv, _aliases_of(uow, model.id, version))
 
 
 def show_model(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from mlsmith.core.domain import Artifact, Run, RunEvent, RunStatus
-from mlsmith.core.errors import Conflict, InvalidInput
+from mlsmith.core.errors import Conflict, InvalidInput, NotFound
+from mlsmith.core.ports.storage import PresignsUrls
 from mlsmith.core.services import artifacts, datasets
 from mlsmith.core.services.scope import Scope
 
@@ -44,6 +46,52 @@ def list_artifacts(backends: Backends, scope: Scope, run_id: str) -> list[Artifa
     get(backends, scope, run_id)
     with backends.metadata.unit_of_work() as uow:
         return uow.artifacts.list(run_id)
+
+
+def leaderboard(backends: Backends, scope: Scope, run_id: str) -> list[dict[str, Any]]:
+    """The leaderboard so far (best first); complete once the run succeeded."""
+    return get(backends, scope, run_id).leaderboard
+
+
+def fold_metrics(backends: Backends, scope: Scope, run_id: str) -> list[dict[str, Any]]:
+    """Per model: its cross-validation scores fold by fold, with their mean and spread."""
+    return [
+        {
+            "model": row.get("model"),
+            "status": row.get("status"),
+            "fold_scores": row.get("fold_scores") or {},
+            "mean": row.get("mean") or {},
+            "std": row.get("std") or {},
+        }
+        for row in get(backends, scope, run_id).leaderboard
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactDownload:
+    """Either a presigned ``url`` (the store offers them) or an open ``stream`` to send."""
+
+    artifact: Artifact
+    url: str | None = None
+    stream: BinaryIO | None = None
+
+
+def open_artifact(
+    backends: Backends, scope: Scope, run_id: str, name: str, *, expires_s: int = 300
+) -> ArtifactDownload:
+    """Look ``name`` up among the run's artifact rows (it is never used as a path) and hand out a
+    presigned URL when the storage can make one, else an open stream of the stored bytes."""
+    get(backends, scope, run_id)
+    with backends.metadata.unit_of_work() as uow:
+        try:
+            art = uow.artifacts.get(run_id, name)
+        except NotFound:
+            raise NotFound(
+                f"run {run_id} has no artifact {name[:100]!r}", run_id=run_id, kind="artifact"
+            ) from None
+    if isinstance(backends.blobs, PresignsUrls):
+        return ArtifactDownload(art, url=backends.blobs.presign(art.storage_key, expires_s))
+    return ArtifactDownload(art, stream=backends.blobs.open(art.storage_key))
 
 
 def delete(backends: Backends, scope: Scope, run_id: str) -> int:

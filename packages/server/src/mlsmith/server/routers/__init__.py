@@ -18,4 +18,7 @@ ROUTER_MODULES = [
     "mlsmith.server.routers.admin",
     "mlsmith.server.routers.nlq",
     "mlsmith.server.routers.deployments",
+    "mlsmith.server.routers.datasets",
+    "mlsmith.server.routers.runs",
+    "mlsmith.server.routers.models",
 ]

@@ -70,7 +70,7 @@ def preview_dataset(
     dataset_id: Id,
     backends: BackendsDep,
     principal: PrincipalDep,
-    rows: Annotated[int, Query(ge=0, le=datasets.MAX_PREVIEW_ROWS)] = 20,
+    rows: Annotated[int, Query(ge=0, le=10_000, description="capped by the server")] = 20,
 ) -> PreviewOut:
     scope = access.scope_for_object(backends, principal, "dataset", dataset_id)
     return PreviewOut.model_validate(datasets.preview(backends, scope, dataset_id, rows))
