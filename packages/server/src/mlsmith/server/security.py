@@ -20,10 +20,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from mlsmith.core.errors import ConfigError, PermissionDenied
+from mlsmith.server.deps import get_principal
 
 PUBLIC = "public"
 _ATTR = "__mlsmith_permission__"
@@ -42,9 +43,8 @@ def permission(name: str) -> Any:
 
         check = check_public
     else:
-        from mlsmith.server.deps import get_principal  # deps imports nothing from here
 
-        def check_permission(request: Request, principal: Any = Depends(get_principal)) -> None:  # noqa: B008
+        def check_permission(principal: Any = Depends(get_principal)) -> None:  # noqa: B008
             _authorize(principal, name)
 
         check = check_permission
