@@ -188,3 +188,20 @@ def test_upload_needs_credentials(api, admin):
         files={"file": ("a.csv", io.BytesIO(b"a\n1\n"), "text/csv")},
     )
     assert r.status_code == 401
+
+
+def test_viewers_read_but_cannot_upload_or_delete(api, admin):
+    ws, h = admin["workspace_id"], admin["headers"]
+    ds = _upload(api, h, ws, b"a,b\n1,2\n").json()
+    api.register("viewer@example.com")
+    added = api.client.post(
+        f"{API}/workspaces/{ws}/members",
+        json={"email": "viewer@example.com", "role": "viewer"},
+        headers=h,
+    )
+    assert added.status_code in (200, 201), added.text
+    viewer = api.headers("viewer@example.com")
+    assert api.client.get(f"{API}/datasets/{ds['id']}", headers=viewer).status_code == 200
+    assert _upload(api, viewer, ws, b"a,b\n1,2\n").status_code == 403
+    assert api.client.delete(f"{API}/datasets/{ds['id']}", headers=viewer).status_code == 403
+    assert len(_stored(api)) == 1
