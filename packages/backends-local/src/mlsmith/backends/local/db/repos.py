@@ -104,6 +104,15 @@ class SqlWorkspaceRepo(_Repo):
         stmt = t.workspaces.select().order_by(c.created_at, c.id)
         return [self._entity(r) for r in self._x(stmt)]
 
+    def save(self, ws: Workspace) -> None:
+        stmt = t.workspaces.update().where(t.workspaces.c.id == ws.id).values(name=ws.name)
+        if self._update(stmt) == 0:
+            raise NotFound(f"workspace {ws.id} not found", id=ws.id)
+
+    def delete(self, ws_id: str) -> None:
+        if self._x(t.workspaces.delete().where(t.workspaces.c.id == ws_id)).rowcount == 0:
+            raise NotFound(f"workspace {ws_id} not found", id=ws_id)
+
 
 class SqlDatasetRepo(_Repo):
     @staticmethod

@@ -126,6 +126,35 @@ class MetadataStoreContract:
         with store.unit_of_work() as uow:
             assert {w.id for w in uow.workspaces.list()} == ids
 
+    def test_renaming_a_workspace_keeps_its_id_and_refuses_a_taken_name(
+        self, store: MetadataStore
+    ) -> None:
+        ws = self._workspace(store, "a")
+        self._workspace(store, "b")
+        ws.name = "renamed"
+        with store.unit_of_work() as uow:
+            uow.workspaces.save(ws)
+        with store.unit_of_work() as uow:
+            assert uow.workspaces.get_by_name("renamed").id == ws.id
+        ws.name = "b"
+        with pytest.raises(AlreadyExists), store.unit_of_work() as uow:
+            uow.workspaces.save(ws)
+        with store.unit_of_work() as uow:
+            assert uow.workspaces.get(ws.id).name == "renamed"
+
+    def test_deleted_workspace_is_gone_and_deleting_it_again_is_not_found(
+        self, store: MetadataStore
+    ) -> None:
+        ws = self._workspace(store, "a")
+        with store.unit_of_work() as uow:
+            uow.workspaces.delete(ws.id)
+        with store.unit_of_work() as uow:
+            assert uow.workspaces.list() == []
+            with pytest.raises(NotFound):
+                uow.workspaces.delete(ws.id)
+            with pytest.raises(NotFound):
+                uow.workspaces.save(ws)
+
     # -- unit of work --------------------------------------------------------------------------
 
     def test_exception_inside_unit_of_work_persists_nothing(self, store: MetadataStore) -> None:

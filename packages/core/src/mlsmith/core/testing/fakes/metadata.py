@@ -111,6 +111,16 @@ class _Workspaces:
     def list(self) -> list[Workspace]:
         return _c(sorted(self._s.workspaces.values(), key=lambda w: (w.created_at, w.id)))
 
+    def save(self, ws: Workspace) -> None:
+        self.get(ws.id)
+        if any(w.name == ws.name and w.id != ws.id for w in self._s.workspaces.values()):
+            raise AlreadyExists(f"workspace name {ws.name!r} is taken", name=ws.name)
+        self._s.workspaces[ws.id] = _in(ws)
+
+    def delete(self, ws_id: str) -> None:
+        self.get(ws_id)
+        del self._s.workspaces[ws_id]
+
 
 class _Datasets:
     def __init__(self, s: _State) -> None:
