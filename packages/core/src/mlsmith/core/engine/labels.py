@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.ensemble import VotingClassifier
 from sklearn.utils.metaestimators import available_if
 
 
@@ -39,6 +40,19 @@ class DecodedClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         proba = self.estimator_.predict_proba(X)
         return align_proba(self.estimator_, proba, len(self.classes_))
+
+    @available_if(lambda self: hasattr(self.estimator, "predict_proba"))
+    def predict_with_proba(self, X):
+        """Labels and probabilities together; a soft vote derives its labels from the averaged
+        probabilities (exactly what its ``predict`` does) instead of running every member twice."""
+        est = self.estimator_
+        proba = est.predict_proba(X)
+        if isinstance(est, VotingClassifier) and est.voting == "soft":
+            raw = est.classes_[np.argmax(proba, axis=1)]
+        else:
+            raw = est.predict(X)
+        labels = self.classes_[np.asarray(raw, dtype=int)]
+        return labels, align_proba(est, proba, len(self.classes_))
 
     @available_if(lambda self: hasattr(self.estimator, "decision_function"))
     def decision_function(self, X):

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
 from mlsmith.core.errors import InvalidInput
 
@@ -33,10 +34,28 @@ def predict_frame(
     if len(X) == 0:
         out["prediction"] = pd.Series(dtype=object)
         return out, warnings
-    out["prediction"] = pipeline.predict(X)
     classes = schema.get("classes")
-    if schema.get("task") != "regression" and classes and hasattr(pipeline, "predict_proba"):
-        proba = np.asarray(pipeline.predict_proba(X), dtype=float)
-        for i, label in enumerate(classes):
-            out[f"proba_{label}"] = proba[:, i]
+    if schema.get("task") == "regression" or not classes or not hasattr(pipeline, "predict_proba"):
+        out["prediction"] = pipeline.predict(X)
+        return out, warnings
+    labels, proba = labels_and_proba(pipeline, X)
+    out["prediction"] = labels
+    proba = np.asarray(proba, dtype=float)
+    for i, label in enumerate(classes):
+        out[f"proba_{label}"] = proba[:, i]
     return out, warnings
+
+
+def labels_and_proba(pipeline: Any, X: pd.DataFrame) -> tuple[Any, Any]:
+    """Run the preprocessing once for both outputs: for a one-row request it is most of the cost,
+    and ``predict`` then ``predict_proba`` on the whole pipeline would pay it twice."""
+    Xt, final = X, pipeline
+    if isinstance(pipeline, Pipeline):
+        # Step by step rather than ``pipeline[:-1]``: a slice of stateless steps counts as unfitted.
+        for _name, step in pipeline.steps[:-1]:
+            if step is not None and step != "passthrough":
+                Xt = step.transform(Xt)
+        final = pipeline.steps[-1][1]
+    if hasattr(final, "predict_with_proba"):
+        return final.predict_with_proba(Xt)
+    return final.predict(Xt), final.predict_proba(Xt)
