@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
-from mlsmith.backends.local.notifier.egress import EgressRefused, pin
+from mlsmith.backends.local.egress import EgressRefused, pin
 from mlsmith.backends.local.notifier.envelope import encode_event
 from mlsmith.backends.local.notifier.signing import sign
 from mlsmith.core.backends import BuildContext
