@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlsmith.core.domain import Run, RunStatus, utcnow
 from mlsmith.core.errors import InvalidInput, Throttled
-from mlsmith.core.services import datasets
+from mlsmith.core.services import data_sources, datasets
 from mlsmith.core.services.scope import Scope
 
 if TYPE_CHECKING:
@@ -97,12 +97,18 @@ def start_experiment_run(
     scope: Scope,
     experiment_id: str,
     *,
-    dataset_id: str,
+    dataset_id: str | None = None,
     overrides: dict[str, Any] | None = None,
     created_by: str | None = None,
+    data_source_id: str | None = None,
+    source_request: dict[str, Any] | None = None,
 ) -> Run:
     """Start a run of an experiment: target, task and default options come from the experiment;
-    ``overrides`` may change the options in RUN_OPTIONS only."""
+    ``overrides`` may change the options in RUN_OPTIONS only. The data is a dataset, or a data
+    source read with ``source_request`` and snapshotted into a new dataset first (removed again
+    when the run is refused)."""
+    if (dataset_id is None) == (data_source_id is None):
+        raise InvalidInput("give exactly one of dataset_id and data_source_id")
     with backends.metadata.unit_of_work() as uow:
         exp = uow.experiments.get(experiment_id)
     scope.check(exp, "experiment", experiment_id)
@@ -116,16 +122,25 @@ def start_experiment_run(
     options = {k: v for k, v in (exp.settings or {}).items() if k in RUN_OPTIONS}
     options.update(overrides)
     _check_option_types(options)
-    return start_run(
-        backends,
-        scope,
-        dataset_id,
-        exp.target,
-        task=exp.task,
-        experiment_id=exp.id,
-        created_by=created_by,
-        **options,
-    )
+    snapshot = None
+    if data_source_id is not None:
+        snapshot = data_sources.snapshot(backends, scope, data_source_id, source_request or {})
+        dataset_id = snapshot.id
+    try:
+        return start_run(
+            backends,
+            scope,
+            dataset_id,
+            exp.target,
+            task=exp.task,
+            experiment_id=exp.id,
+            created_by=created_by,
+            **options,
+        )
+    except Exception:
+        if snapshot is not None:
+            datasets.delete(backends, scope, snapshot.id)
+        raise
 
 
 def _check_option_types(options: dict[str, Any]) -> None:
