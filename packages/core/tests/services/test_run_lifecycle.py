@@ -127,6 +127,8 @@ def test_a_run_backing_a_model_cannot_be_deleted(backends, scope, trained):
 def test_replay_rederives_the_same_leaderboard(backends, scope, trained):
     report = runs.replay(backends, scope, trained.id)
     assert report["rows"] and report["match"], report
+    compared = [r for r in report["rows"] if r["match"] is not None]
+    assert any(r["status"] == "ok" for r in compared)  # complete models really were re-run
 
 
 def test_cancelling_a_running_run_keeps_its_partial_leaderboard(backends, scope, iris_dataset):

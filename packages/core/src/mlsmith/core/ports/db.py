@@ -280,7 +280,11 @@ class UnitOfWork(Protocol):
 
 @runtime_checkable
 class MetadataStore(Protocol):
-    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]: ...
+    def unit_of_work(self, *, read_only: bool = False) -> AbstractContextManager[UnitOfWork]:
+        """One transaction. ``read_only=True`` promises no writes: the store may then take no
+        write lock (SQLite under WAL) or run a READ ONLY transaction (PostgreSQL), so hot read
+        paths (authentication, serving, event streams) never queue behind writers."""
+        ...
 
     def migrate(self) -> None:
         """Bring the schema to the newest version (idempotent)."""

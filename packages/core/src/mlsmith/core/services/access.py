@@ -45,7 +45,7 @@ def scope_in(
     key = principal.api_key
     if key is not None and key.workspace_id is not None and key.workspace_id != workspace_id:
         raise _ws_not_found(workspace_id)
-    with backends.metadata.unit_of_work() as uow:
+    with backends.metadata.unit_of_work(read_only=True) as uow:
         try:
             uow.workspaces.get(workspace_id)
             membership = uow.memberships.get(workspace_id, principal.user.id)
@@ -65,7 +65,7 @@ def workspace_of(backends: Backends, kind: str, obj_id: str) -> str:
     repo = _REPOS.get(kind)
     if repo is None:
         raise InvalidInput(f"unknown object kind {kind!r}; one of {', '.join(KINDS)}", kind=kind)
-    with backends.metadata.unit_of_work() as uow:
+    with backends.metadata.unit_of_work(read_only=True) as uow:
         try:
             return getattr(uow, repo).get(obj_id).workspace_id
         except NotFound:

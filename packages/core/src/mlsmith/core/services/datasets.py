@@ -182,7 +182,7 @@ def read_csv(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def get(backends: Backends, scope: Scope, dataset_id: str) -> Dataset:
-    with backends.metadata.unit_of_work() as uow:
+    with backends.metadata.unit_of_work(read_only=True) as uow:
         ds = uow.datasets.get(dataset_id)
     scope.check(ds, "dataset", dataset_id)
     return ds
@@ -191,7 +191,7 @@ def get(backends: Backends, scope: Scope, dataset_id: str) -> Dataset:
 def list_datasets(
     backends: Backends, scope: Scope, *, limit: int = 50, offset: int = 0
 ) -> list[Dataset]:
-    with backends.metadata.unit_of_work() as uow:
+    with backends.metadata.unit_of_work(read_only=True) as uow:
         return uow.datasets.list(scope.workspace_id, limit=limit, offset=offset)
 
 

@@ -65,7 +65,7 @@ def create(
     _check_slug(slug)
     mode = _auth_mode(auth_mode)
     _check_target_args(version, alias)
-    with backends.metadata.unit_of_work() as uow:
+    with backends.metadata.unit_of_work(read_only=True) as uow:
         try:
             model = uow.models.get_by_name(scope.workspace_id, model_name)
         except NotFound:
@@ -97,12 +97,12 @@ def create(
 
 
 def list_deployments(backends: Backends, scope: Scope) -> list[Deployment]:
-    with backends.metadata.unit_of_work() as uow:
+    with backends.metadata.unit_of_work(read_only=True) as uow:
         return uow.deployments.list(scope.workspace_id)
 
 
 def get_by_slug(backends: Backends, scope: Scope, slug: str) -> Deployment:
-    with backends.metadata.unit_of_work() as uow:
+    with backends.metadata.unit_of_work(read_only=True) as uow:
         dep = _by_slug(uow, slug)
     scope.check(dep, "deployment", slug)
     return dep
@@ -165,7 +165,7 @@ def lookup(backends: Backends, slug: str) -> Deployment:
         entry = _cache.get(backends.metadata, {}).get(slug)
     if entry is not None and entry[0] > now:
         return entry[1]
-    with backends.metadata.unit_of_work() as uow:
+    with backends.metadata.unit_of_work(read_only=True) as uow:
         dep = _by_slug(uow, slug)
     with _cache_lock:
         _cache.setdefault(backends.metadata, {})[slug] = (now + LOOKUP_TTL_S, dep)
@@ -195,7 +195,7 @@ def authorize_call(backends: Backends, deployment: Deployment, principal: Princi
 
 def resolve_target(backends: Backends, deployment: Deployment) -> tuple[Run, ModelVersion]:
     """The run and model version the deployment serves *now* (an alias is looked up per call)."""
-    with backends.metadata.unit_of_work() as uow:
+    with backends.metadata.unit_of_work(read_only=True) as uow:
         model = uow.models.get(deployment.model_id)
         mv = _target_version(uow, deployment, model.name)
         run = uow.runs.get(mv.run_id)
@@ -207,7 +207,7 @@ def model_name(backends: Backends, deployment: Deployment) -> str:
     """The deployed model's name (model names never change: cached by model id)."""
     name = _model_names.get(deployment.model_id)
     if name is None:
-        with backends.metadata.unit_of_work() as uow:
+        with backends.metadata.unit_of_work(read_only=True) as uow:
             name = uow.models.get(deployment.model_id).name
         _remember_name(deployment.model_id, name)
     return name

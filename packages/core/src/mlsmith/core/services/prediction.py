@@ -26,7 +26,7 @@ def predict(
     from mlsmith.core.engine import predict_frame
 
     rv = registry.resolve(backends, scope, ref)
-    with backends.metadata.unit_of_work() as uow:
+    with backends.metadata.unit_of_work(read_only=True) as uow:
         run = uow.runs.get(rv.version.run_id)
     pipeline = load_pipeline(backends, run)
     frame, warnings = predict_frame(pipeline, run.manifest["schema"], df)

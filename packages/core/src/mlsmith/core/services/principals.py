@@ -66,7 +66,7 @@ def _from_access_token(backends: Backends, token: str) -> Principal:
     version = claims.get("ver")
     if claims.get("typ") != ACCESS or not isinstance(version, int) or isinstance(version, bool):
         raise Unauthenticated("invalid token")
-    with backends.metadata.unit_of_work() as uow:
+    with backends.metadata.unit_of_work(read_only=True) as uow:
         try:
             user = uow.users.get(claims["sub"])
         except NotFound:
@@ -82,7 +82,7 @@ def _from_api_key(backends: Backends, presented: str) -> Principal:
     key_id = parse_key(presented)  # format and checksum: typos fail before any lookup
     digest = backends.auth.hash_api_key(presented)
     now = utcnow()
-    with backends.metadata.unit_of_work() as uow:
+    with backends.metadata.unit_of_work(read_only=True) as uow:
         try:
             key = uow.api_keys.get(key_id)
         except NotFound:
@@ -99,7 +99,10 @@ def _from_api_key(backends: Backends, presented: str) -> Principal:
             raise Unauthenticated("invalid API key") from None
         if user.disabled:
             raise Unauthenticated("API key revoked or expired")
-        if key.last_used_at is None or now - aware(key.last_used_at) >= LAST_USED_EVERY:
-            key.last_used_at = now
+    if key.last_used_at is None or now - aware(key.last_used_at) >= LAST_USED_EVERY:
+        # A separate short write, at most once a minute per key: the lookup above stays a
+        # lock-free read on the hot path.
+        key.last_used_at = now
+        with backends.metadata.unit_of_work() as uow:
             uow.api_keys.save(key)
     return Principal(user=user, via="api_key", api_key=key)

@@ -36,7 +36,7 @@ def promote(
         )
     if alias is not None:
         _check_alias(alias)
-    with backends.metadata.unit_of_work() as uow:
+    with backends.metadata.unit_of_work(read_only=True) as uow:
         run = uow.runs.get(run_id)
         scope.check(run, "run", run_id)
         if run.status is not RunStatus.SUCCEEDED:
@@ -82,7 +82,7 @@ def resolve(backends: Backends, scope: Scope, ref: str) -> ResolvedVersion:
     m = _REF.match(ref.strip())
     if not m:
         raise InvalidInput(f"invalid model reference {ref!r}; use NAME, NAME@ALIAS or NAME:VERSION")
-    with backends.metadata.unit_of_work() as uow:
+    with backends.metadata.unit_of_work(read_only=True) as uow:
         model = _model_by_name(uow, scope, m["name"])
         if m["version"]:
             mv = uow.models.get_version(model.id, int(m["version"]))
@@ -104,7 +104,7 @@ def resolve(backends: Backends, scope: Scope, ref: str) -> ResolvedVersion:
 def list_models(
     backends: Backends, scope: Scope, *, limit: int | None = None, offset: int = 0
 ) -> list[tuple[Model, list[ModelVersion], dict]]:
-    with backends.metadata.unit_of_work() as uow:
+    with backends.metadata.unit_of_work(read_only=True) as uow:
         models = uow.models.list(scope.workspace_id)
         page = models[offset : None if limit is None else offset + limit]
         return [(m, uow.models.list_versions(m.id), uow.models.aliases(m.id)) for m in page]
@@ -114,7 +114,7 @@ def get_model(
     backends: Backends, scope: Scope, model_id: str
 ) -> tuple[Model, list[ModelVersion], dict]:
     """A model by id with its versions and aliases (NotFound for another workspace's model)."""
-    with backends.metadata.unit_of_work() as uow:
+    with backends.metadata.unit_of_work(read_only=True) as uow:
         model = uow.models.get(model_id)
         scope.check(model, "model", model_id)
         return model, uow.models.list_versions(model.id), uow.models.aliases(model.id)
@@ -136,7 +136,7 @@ def set_alias_by_id(
 def show_model(
     backends: Backends, scope: Scope, name: str
 ) -> tuple[Model, list[ModelVersion], dict]:
-    with backends.metadata.unit_of_work() as uow:
+    with backends.metadata.unit_of_work(read_only=True) as uow:
         model = _model_by_name(uow, scope, name)
         return model, uow.models.list_versions(model.id), uow.models.aliases(model.id)
 
@@ -149,7 +149,7 @@ def _model_by_name(uow, scope: Scope, name: str) -> Model:
 
 
 def _get_or_create_model(backends: Backends, scope: Scope, name: str) -> Model:
-    with backends.metadata.unit_of_work() as uow:
+    with backends.metadata.unit_of_work(read_only=True) as uow:
         try:
             return uow.models.get_by_name(scope.workspace_id, name)
         except NotFound:
@@ -160,7 +160,7 @@ def _get_or_create_model(backends: Backends, scope: Scope, name: str) -> Model:
             uow.models.add(model)
             return model
     except AlreadyExists:  # a concurrent promote created it
-        with backends.metadata.unit_of_work() as uow:
+        with backends.metadata.unit_of_work(read_only=True) as uow:
             return uow.models.get_by_name(scope.workspace_id, name)
 
 

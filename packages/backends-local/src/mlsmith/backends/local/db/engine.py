@@ -49,7 +49,7 @@ def _sqlite_engine(url: URL, opts: DbOptions) -> sa.Engine:
 
     @sa.event.listens_for(engine, "connect")
     def _configure(dbapi_conn: Any, _record: Any) -> None:
-        # Stop pysqlite from issuing its own (deferred) BEGIN; we emit BEGIN IMMEDIATE below.
+        # Stop pysqlite from issuing its own BEGIN; we emit ours below (IMMEDIATE for writers).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         try:
@@ -65,7 +65,8 @@ def _sqlite_engine(url: URL, opts: DbOptions) -> sa.Engine:
     def _begin_immediate(conn: sa.Connection) -> None:
         # Take the write lock up front: a deferred transaction that later upgrades to a writer
         # gets SQLITE_BUSY at once (no busy wait) when another writer got in first.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get("mlsmith_read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

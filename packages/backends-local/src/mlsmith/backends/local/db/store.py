@@ -18,12 +18,18 @@ class SqlMetadataStore:
         self.engine = engine
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[SqlUnitOfWork]:
+    def unit_of_work(self, *, read_only: bool = False) -> Iterator[SqlUnitOfWork]:
         with db_errors():
             conn = self.engine.connect()
+            if read_only:
+                conn = conn.execution_options(mlsmith_read_only=True)
         try:
             with db_errors():
-                tx = conn.begin()  # BEGIN IMMEDIATE on SQLite (see engine.py)
+                # SQLite: BEGIN IMMEDIATE for writers, a deferred BEGIN for readers (engine.py):
+                # under WAL a reader needs no lock, so reads never queue behind writers.
+                tx = conn.begin()
+                if read_only and conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
             try:
                 yield SqlUnitOfWork(conn)
             except BaseException:

@@ -157,6 +157,11 @@ class MetadataStoreContract:
 
     # -- unit of work --------------------------------------------------------------------------
 
+    def test_read_only_unit_of_work_sees_committed_data(self, store: MetadataStore) -> None:
+        ws = self._workspace(store, "seen")
+        with store.unit_of_work(read_only=True) as uow:
+            assert uow.workspaces.get(ws.id) == ws
+
     def test_exception_inside_unit_of_work_persists_nothing(self, store: MetadataStore) -> None:
         ws = self._workspace(store)
         run = self._run(store, ws)

@@ -729,7 +729,7 @@ class InMemoryMetadataStore:
         self._state = _State()
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[_UnitOfWork]:
+    def unit_of_work(self, *, read_only: bool = False) -> Iterator[_UnitOfWork]:
         with self._lock:
             snapshot = copy.deepcopy(self._state)
             try:
