@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 from mlsmith.core.domain import Job, JobStatus, Run, RunStatus, utcnow
 from mlsmith.core.errors import NotFound
 from mlsmith.core.ports.compute import TaskState
+from mlsmith.core.services import profiling
+from mlsmith.core.services.profiling import PROFILE_JOB
 from mlsmith.core.services.training import TRAIN_JOB
 
 if TYPE_CHECKING:
@@ -27,13 +29,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 EXECUTE_RUN = "mlsmith.core.services.execution:execute_run"
+EXECUTE_PROFILE = "mlsmith.core.services.profiling:execute_profile"
+# job kind -> (compute task, the payload field naming its object, passed on as the task's kwarg)
+TASKS = {TRAIN_JOB: (EXECUTE_RUN, "run_id"), PROFILE_JOB: (EXECUTE_PROFILE, "report_id")}
 _ENDED = (TaskState.DONE, TaskState.FAILED, TaskState.CANCELLED, TaskState.UNKNOWN)
 
 
 @dataclass
 class _Active:
     job: Job
-    run_id: str
+    run_id: str  # the object of the job: a run id, or a report id for a profile job
     next_heartbeat: float
     cancel_sent: bool = False
 
@@ -73,12 +78,13 @@ class Worker:
             else:
                 self._tend(act)
         while len(self._active) < self.capacity and self.accept():
-            job = self.backends.queue.claim(self.lease_s, kinds=(TRAIN_JOB,))
+            job = self.backends.queue.claim(self.lease_s, kinds=tuple(TASKS))
             if job is None:
                 break
-            run_id = job.payload["run_id"]
-            self._active[job.id] = _Active(job, run_id, time.monotonic() + self.lease_s / 3)
-            self.backends.compute.submit(job.id, EXECUTE_RUN, {"run_id": run_id})
+            target, field = TASKS[job.kind]
+            obj_id = job.payload[field]
+            self._active[job.id] = _Active(job, obj_id, time.monotonic() + self.lease_s / 3)
+            self.backends.compute.submit(job.id, target, {field: obj_id})
 
     @property
     def busy(self) -> bool:
@@ -113,6 +119,8 @@ class Worker:
             if not self.backends.queue.heartbeat(act.job.id, act.job.lease_token, self.lease_s):
                 log.warning("lost the lease of job %s; stopping it", act.job.id)
                 self.backends.compute.cancel(act.job.id)
+        if act.job.kind != TRAIN_JOB:  # only runs can be cancelled
+            return
         if not act.cancel_sent and self._cancel_requested(act.run_id):
             act.cancel_sent = True
             self.backends.compute.cancel(act.job.id)
@@ -126,6 +134,11 @@ class Worker:
 
     def _settle(self, act: _Active, state: TaskState, error: str | None) -> None:
         """The task ended. If it did not settle its run (killed, crashed), settle it here."""
+        if act.job.kind == PROFILE_JOB:
+            reason = f"worker task ended without a result: {error or state.value}"
+            profiling.fail_report(self.backends, act.run_id, reason)
+            self.backends.queue.ack(act.job.id, act.job.lease_token)
+            return
         with self.backends.metadata.unit_of_work() as uow:
             try:
                 run = uow.runs.get(act.run_id)
