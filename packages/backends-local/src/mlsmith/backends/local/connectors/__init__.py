@@ -1,0 +1,1 @@
+"""Data-source connectors of the local package (entry-point group ``mlsmith.connectors``)."""
