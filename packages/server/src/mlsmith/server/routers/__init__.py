@@ -21,4 +21,5 @@ ROUTER_MODULES = [
     "mlsmith.server.routers.datasets",
     "mlsmith.server.routers.runs",
     "mlsmith.server.routers.models",
+    "mlsmith.server.routers.reports",
 ]
