@@ -1,5 +1,8 @@
 """What every command shares through ``ctx.obj``: the data-dir override and, built on first use,
-the backends and the default workspace scope (closed when the command ends)."""
+the backends and the default workspace scope, and the ``client`` the mode-agnostic commands use:
+``Remote`` when a server login is configured (credentials file or MLSMITH_URL + MLSMITH_API_KEY),
+else ``Embedded``. ``--local`` or an explicit ``--data-dir`` forces embedded mode. Everything is
+closed when the command ends."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    from mlsmith.cli.backend import Client
     from mlsmith.core.api import Platform
     from mlsmith.core.backends import Backends
     from mlsmith.core.services.scope import Scope
@@ -19,7 +23,9 @@ if TYPE_CHECKING:
 @dataclass
 class CliState:
     data_dir: Path | None = None
+    local: bool = False
     _platform: Platform | None = field(default=None, repr=False)
+    _client: Client | None = field(default=None, repr=False)
 
     _settings: Settings | None = field(default=None, repr=False)
 
@@ -58,7 +64,33 @@ class CliState:
     def scope(self) -> Scope:
         return self.platform.scope
 
+    @property
+    def embedded(self) -> bool:
+        """True when the commands run in this process (no server configured, or forced)."""
+        from mlsmith.cli import credentials
+
+        return self.local or self.data_dir is not None or credentials.load() is None
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            from mlsmith.cli import credentials
+
+            creds = None if self.local or self.data_dir is not None else credentials.load()
+            if creds is None:
+                from mlsmith.cli.backend import Embedded
+
+                self._client = Embedded(self)
+            else:
+                from mlsmith.cli.remote import Remote  # imports httpx: only now
+
+                self._client = Remote(creds)
+        return self._client
+
     def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
         if self._platform is not None:
             self._platform.close()
             self._platform = None

@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 
+from mlsmith.cli.backend import Embedded
 from mlsmith.cli.context import state
 from mlsmith.cli.output import console, print_warning
-from mlsmith.cli.train import report_run, watch_run
+from mlsmith.cli.train import report_run
 from mlsmith.cli.views import version_line
 
 MODEL_NAME = "breast-cancer"
@@ -51,7 +52,7 @@ def demo(
     run = training.start_run(
         st.backends, st.scope, ds.id, "target", time_budget_s=time_budget, seed=seed
     )
-    run = watch_run(st, run.id)
+    run = Embedded(st).watch(run.id)  # the demo is embedded by nature
     report_run(run, as_json=False, hint=False)
 
     console.print(f"\n[bold]2/3 promote[/] run {run.id}", highlight=False, soft_wrap=True)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from mlsmith.cli import admin, demo, models, predict, serve, train
+from mlsmith.cli import account, admin, demo, models, predict, serve, train
 from mlsmith.cli.context import CliState
 from mlsmith.cli.errors import ErrorMappingGroup
 from mlsmith.cli.models import models_app
@@ -20,7 +20,8 @@ from mlsmith.cli.runs import runs_app
 app = typer.Typer(
     name="mlsmith",
     cls=ErrorMappingGroup,
-    help="mlsmith: tabular AutoML on your own machine (train, compare, promote, predict).",
+    help="mlsmith: tabular AutoML on your own machine or a shared server (train, compare, "
+    "promote, predict).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,  # errors are one line (see errors.py), never a traceback
@@ -42,19 +43,29 @@ def main(
         Path | None,
         typer.Option(
             "--data-dir",
-            help="Where the embedded database and files live (overrides MLSMITH_DATA_DIR).",
+            help="Where the embedded database and files live (overrides MLSMITH_DATA_DIR; "
+            "implies --local).",
         ),
     ] = None,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local", help="Embedded mode even when logged in to a server (`mlsmith login`)."
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    st = CliState(data_dir=data_dir)
+    st = CliState(data_dir=data_dir, local=local)
     ctx.obj = st
     ctx.call_on_close(st.close)
 
 
+app.command("login")(account.login)
+app.command("logout")(account.logout)
+app.command("whoami")(account.whoami)
 app.command("init")(admin.init)
 app.command("migrate")(admin.migrate)
 app.command("train")(train.train)

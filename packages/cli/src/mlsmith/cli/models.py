@@ -30,10 +30,7 @@ def promote(
     as_json: AsJson = False,
 ) -> None:
     """Register a succeeded run as the next version of model NAME."""
-    from mlsmith.core.services import registry
-
-    st = state(ctx)
-    rv = registry.promote(st.backends, st.scope, run_id, name, alias=alias)
+    rv = state(ctx).client.promote(run_id, name, alias=alias)
     if as_json:
         print_json(resolved_json(rv))
     else:
@@ -43,10 +40,7 @@ def promote(
 @models_app.command("list")
 def list_models(ctx: typer.Context, as_json: AsJson = False) -> None:
     """Models with their latest version and aliases."""
-    from mlsmith.core.services import registry
-
-    st = state(ctx)
-    found = registry.list_models(st.backends, st.scope)
+    found = state(ctx).client.list_models()
     if as_json:
         print_json(
             [
@@ -85,10 +79,7 @@ def show(
     as_json: AsJson = False,
 ) -> None:
     """Versions of a model: run, aliases and lineage."""
-    from mlsmith.core.services import registry
-
-    st = state(ctx)
-    model, versions, aliases = registry.show_model(st.backends, st.scope, name)
+    model, versions, aliases = state(ctx).client.show_model(name)
     if as_json:
         print_json(
             to_jsonable(
@@ -134,10 +125,7 @@ def alias(
     as_json: AsJson = False,
 ) -> None:
     """Point ALIAS at a model version (moving it if it exists)."""
-    from mlsmith.core.services import registry
-
-    st = state(ctx)
-    rv = registry.set_alias(st.backends, st.scope, ref, alias_name)
+    rv = state(ctx).client.set_alias(ref, alias_name)
     if as_json:
         print_json(resolved_json(rv))
     else:

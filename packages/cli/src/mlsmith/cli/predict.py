@@ -19,12 +19,10 @@ def predict(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write predictions.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Predict every row of DATA with MODEL; writes `prediction` (and `proba_<class>`) columns."""
-    from mlsmith.core.services import datasets, prediction
+    """Predict every row of DATA with MODEL; writes `prediction` (and `proba_<class>`) columns.
 
-    st = state(ctx)
-    frame = datasets.read_csv(data)
-    result, warnings, rv = prediction.predict(st.backends, st.scope, model, frame)
+    Against a server, the rows go to a deployment serving that model version."""
+    result, warnings, rv = state(ctx).client.predict(model, data)
     for warning in warnings:
         print_warning(warning)
     result.to_csv(output, index=False)

@@ -1,5 +1,6 @@
 """The live view of a training run: a rich progress bar (stage, percent, best model so far) fed
-from the run row in the database on every worker tick, and one line per finished model."""
+with the run's latest state (from the database on every worker tick in embedded mode, from the
+server's event stream in remote mode), and one line per finished model."""
 
 from __future__ import annotations
 
@@ -10,16 +11,11 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from mlsmith.cli.output import err_console, fmt_score
 
 if TYPE_CHECKING:
-    from mlsmith.core.backends import Backends
     from mlsmith.core.domain import Run
-    from mlsmith.core.services.scope import Scope
 
 
 class RunProgress:
-    def __init__(self, backends: Backends, scope: Scope, run_id: str, *, show: bool = True) -> None:
-        self.backends = backends
-        self.scope = scope
-        self.run_id = run_id
+    def __init__(self, *, show: bool = True) -> None:
         self.show = show
         self.run: Run | None = None
         self._seen: set[str] = set()
@@ -45,10 +41,8 @@ class RunProgress:
     def __exit__(self, *exc: object) -> None:
         self._bar.stop()
 
-    def tick(self) -> None:
-        from mlsmith.core.services import runs
-
-        run = runs.get(self.backends, self.scope, self.run_id)
+    def update(self, run: Run) -> None:
+        """Show ``run``'s latest state: announce newly finished models, move the bar."""
         self.run = run
         for row in run.leaderboard:
             if row.get("model") not in self._seen:

@@ -29,10 +29,7 @@ def list_runs(
     as_json: AsJson = False,
 ) -> None:
     """Runs of the workspace, newest first."""
-    from mlsmith.core.services import runs
-
-    st = state(ctx)
-    found = runs.list_runs(st.backends, st.scope, status=status, limit=limit)
+    found = state(ctx).client.list_runs(status=status, limit=limit)
     if as_json:
         print_json([run_summary(r) for r in found])
         return
@@ -57,11 +54,9 @@ def list_runs(
 @runs_app.command("show")
 def show(ctx: typer.Context, run_id: RunId, as_json: AsJson = False) -> None:
     """Status, leaderboard and artifacts (with sha256) of one run."""
-    from mlsmith.core.services import runs
-
-    st = state(ctx)
-    run = runs.get(st.backends, st.scope, run_id)
-    arts = runs.list_artifacts(st.backends, st.scope, run_id)
+    client = state(ctx).client
+    run = client.get_run(run_id)
+    arts = client.list_artifacts(run_id)
     if as_json:
         print_json(run_detail(run, arts))
     else:
@@ -71,10 +66,7 @@ def show(ctx: typer.Context, run_id: RunId, as_json: AsJson = False) -> None:
 @runs_app.command("cancel")
 def cancel(ctx: typer.Context, run_id: RunId) -> None:
     """Cancel a queued run at once, or ask the worker running it to stop."""
-    from mlsmith.core.services import training
-
-    st = state(ctx)
-    run = training.cancel_run(st.backends, st.scope, run_id)
+    run = state(ctx).client.cancel_run(run_id)
     if run.status.terminal:
         console.print(f"run {run.id} is {run.status.value}", soft_wrap=True)
     else:
@@ -90,23 +82,18 @@ def delete(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete a finished run with its stored files."""
-    from mlsmith.core.services import runs
-
-    st = state(ctx)
-    runs.get(st.backends, st.scope, run_id)  # an unknown id fails before the prompt
+    client = state(ctx).client
+    client.get_run(run_id)  # an unknown id fails before the prompt
     if not yes:
         typer.confirm(f"delete run {run_id} and its files?", abort=True)
-    removed = runs.delete(st.backends, st.scope, run_id)
+    removed = client.delete_run(run_id)
     console.print(f"deleted run {run_id} ({removed} stored files)", soft_wrap=True)
 
 
 @runs_app.command("replay")
 def replay(ctx: typer.Context, run_id: RunId, as_json: AsJson = False) -> None:
     """Retrain a run's models from its manifest and compare with the recorded scores."""
-    from mlsmith.core.services import runs
-
-    st = state(ctx)
-    result = runs.replay(st.backends, st.scope, run_id)
+    result = state(ctx).client.replay(run_id)
     if as_json:
         print_json(result)
     else:
@@ -118,7 +105,10 @@ def replay(ctx: typer.Context, run_id: RunId, as_json: AsJson = False) -> None:
             title=f"replay of {run_id} ({result['metric']})",
         )
         for row in result["rows"]:
-            verdict = "[green]match[/]" if row["match"] else "[red]MISMATCH[/]"
+            if row["match"] is None:  # not comparable (e.g. a blend whose members the budget chose)
+                verdict = f"[dim]n/a: {row.get('note') or 'not comparable'}[/]"
+            else:
+                verdict = "[green]match[/]" if row["match"] else "[red]MISMATCH[/]"
             table.add_row(
                 row["model"], fmt_score(row["recorded"]), fmt_score(row["replayed"]), verdict
             )

@@ -1,56 +1,20 @@
-"""``mlsmith train``: ingest a CSV, start a run and drive the worker loop here until it ends."""
+"""``mlsmith train``: ingest a CSV, start a run and follow it until it ends (embedded: the worker
+loop runs here; remote: the server trains and its event stream feeds the same display)."""
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlsmith.cli.context import CliState, state
-from mlsmith.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED
+from mlsmith.cli.context import state
+from mlsmith.cli.errors import EXIT_FAILED
 from mlsmith.cli.output import console, err_console, print_error, print_json
-from mlsmith.cli.progress import RunProgress
 from mlsmith.cli.views import print_run, run_detail
 
 if TYPE_CHECKING:
     from mlsmith.core.domain import Run
-
-
-def watch_run(st: CliState, run_id: str, *, show: bool = True) -> Run:
-    """Run the worker loop in this process until the run ends, with a live progress bar.
-
-    Ctrl-C asks for cancellation and keeps the loop going until the worker has settled the run
-    (so it ends ``cancelled``, not stuck ``running``), then exits 130.
-    """
-    from mlsmith.core.domain import RunStatus
-    from mlsmith.core.services import training
-    from mlsmith.core.services.worker import Worker
-
-    display = RunProgress(st.backends, st.scope, run_id, show=show)
-    # Claim work only until our own run is underway: never wait on other people's queued runs.
-    worker = Worker(
-        st.backends, accept=lambda: display.run is None or display.run.status is RunStatus.QUEUED
-    )
-
-    def settled() -> bool:
-        return display.run is not None and display.run.status.terminal and not worker.busy
-
-    try:
-        with display:
-            worker.run_until(settled, on_tick=display.tick)
-    except KeyboardInterrupt:
-        err_console.print(f"[yellow]cancelling run {run_id} ...[/]", soft_wrap=True)
-        training.cancel_run(st.backends, st.scope, run_id)
-        # A second Ctrl-C stops waiting; closing the backends then stops the compute.
-        with contextlib.suppress(KeyboardInterrupt):
-            worker.run_until(settled, on_tick=display.tick)
-        status = display.run.status.value if display.run else "unknown"
-        err_console.print(f"run {run_id} {status}", soft_wrap=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    assert display.run is not None
-    return display.run
 
 
 def report_run(run: Run, *, as_json: bool, hint: bool = True) -> None:
@@ -94,13 +58,9 @@ def train(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
 ) -> None:
     """Train and compare models on DATA, predicting TARGET."""
-    from mlsmith.core.services import datasets, training
-
-    st = state(ctx)
-    ds = datasets.ingest_file(st.backends, st.scope, data)
-    run = training.start_run(
-        st.backends,
-        st.scope,
+    client = state(ctx).client
+    ds = client.upload(data)
+    run = client.start_run(
         ds.id,
         target,
         task=task,
@@ -117,4 +77,4 @@ def train(
             highlight=False,
             soft_wrap=True,
         )
-    report_run(watch_run(st, run.id, show=not as_json), as_json=as_json)
+    report_run(client.watch(run.id, show=not as_json), as_json=as_json)
