@@ -41,6 +41,14 @@ def breast_cancer_sample(n: int = 200, seed: int = 0):
     return df.reset_index(drop=True)
 
 
+@pytest.fixture(autouse=True)
+def no_server_login(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """No test sees the developer's own `mlsmith login` or MLSMITH_URL/MLSMITH_API_KEY."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    for name in ("MLSMITH_URL", "MLSMITH_API_KEY", "MLSMITH_WORKSPACE"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
     return Cli(tmp_path / "data")

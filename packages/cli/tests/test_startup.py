@@ -18,6 +18,8 @@ HEAVY = (
     "uvicorn",
     "starlette",
     "mlsmith.server",
+    "httpx",
+    "mlsmith.cli.remote",
 )
 
 _PROBE = """
@@ -25,7 +27,8 @@ import json, sys
 from typer.testing import CliRunner
 from mlsmith.cli.main import app
 for args in (["--help"], ["runs", "--help"], ["models", "--help"], ["train", "--help"],
-             ["serve", "--help"]):
+             ["serve", "--help"], ["login", "--help"], ["whoami", "--help"],
+             ["predict", "--help"]):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
