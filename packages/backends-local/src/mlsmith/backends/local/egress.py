@@ -93,3 +93,33 @@ def pin(url: httpx.URL, allow_private: bool) -> tuple[httpx.URL, dict[str, str],
     headers = {"Host": url.netloc.decode("ascii")}
     extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
     return url.copy_with(host=str(addresses[0])), headers, extensions
+
+
+def send(
+    client: httpx.Client,
+    method: str,
+    url: str | httpx.URL,
+    *,
+    allow_private: bool,
+    headers: dict[str, str] | None = None,
+    content: bytes | None = None,
+) -> httpx.Response:
+    """One request through the guard, its body left unread (``stream=True``): the URL is pinned to
+    a checked address, and the peer actually connected is checked again before anything is read.
+    ``client`` must not follow redirects nor trust proxy settings from the environment (a proxy
+    would be the peer instead of the checked host). The caller closes the response."""
+    if client.follow_redirects or getattr(client, "_trust_env", False):
+        raise ValueError("egress clients follow no redirects and trust no environment proxies")
+    pinned, host, extensions = pin(httpx.URL(url), allow_private)
+    request = client.build_request(
+        method, pinned, headers={**(headers or {}), **host}, content=content, extensions=extensions
+    )
+    response = client.send(request, stream=True)
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if peer is not None:
+        ip = ipaddress.ip_address(str(peer[0]).split("%", 1)[0])
+        if ip != ipaddress.ip_address(pinned.host) or not allowed(ip, allow_private):
+            response.close()
+            raise EgressRefused(f"{httpx.URL(url).host}: connected to an unexpected peer")
+    return response

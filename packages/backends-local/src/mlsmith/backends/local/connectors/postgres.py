@@ -25,7 +25,7 @@ from typing import Any, BinaryIO, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from mlsmith.backends.local.connectors._common import CappedSpool, parse
+from mlsmith.backends.local.connectors.common import CappedSpool, parse
 from mlsmith.backends.local.egress import EgressRefused, allowed, check_host
 from mlsmith.core.errors import BackendUnavailable, InvalidInput
 

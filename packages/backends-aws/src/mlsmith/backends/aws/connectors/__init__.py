@@ -1,0 +1,1 @@
+"""Data-source connectors of the AWS package (entry-point group ``mlsmith.connectors``)."""
