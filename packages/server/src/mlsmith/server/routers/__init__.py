@@ -19,6 +19,7 @@ ROUTER_MODULES = [
     "mlsmith.server.routers.nlq",
     "mlsmith.server.routers.deployments",
     "mlsmith.server.routers.datasets",
+    "mlsmith.server.routers.data_sources",
     "mlsmith.server.routers.runs",
     "mlsmith.server.routers.models",
     "mlsmith.server.routers.reports",

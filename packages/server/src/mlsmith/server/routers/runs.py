@@ -53,6 +53,8 @@ def start_run(
         dataset_id=body.dataset_id,
         overrides=body.overrides,
         created_by=principal.user.id,
+        data_source_id=body.data_source_id,
+        source_request=body.source_request,
     )
     return RunOut.from_domain(run)
 

@@ -13,7 +13,16 @@ from mlsmith.core.domain import Artifact, Run, RunEvent
 class RunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    dataset_id: str = Field(min_length=1, max_length=64)
+    dataset_id: str | None = Field(default=None, min_length=1, max_length=64)
+    data_source_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="instead of dataset_id: snapshot this data source first",
+    )
+    source_request: dict[str, Any] | None = Field(
+        default=None, description="with data_source_id: what to read (a query, an object key)"
+    )
     overrides: dict[str, Any] = Field(
         default_factory=dict,
         description="run options replacing the experiment's: metric, folds, time_budget_s, seed, "
