@@ -79,7 +79,7 @@ def _json_object(value: Any, what: str, limit: int) -> dict[str, Any]:
         raise InvalidInput(f"{what} must be a JSON object", field=what)
     try:
         size = len(json.dumps(dict(value)).encode())
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise InvalidInput(f"{what} must hold JSON values only", field=what) from None
     if size > limit:
         raise InvalidInput(f"{what} exceeds {limit} bytes", field=what, max_bytes=limit)
