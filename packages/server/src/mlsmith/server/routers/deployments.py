@@ -28,6 +28,7 @@ from mlsmith.core.errors import (
 )
 from mlsmith.core.services import access, deployment_stats, deployments
 from mlsmith.server.deps import BackendsDep, OptionalPrincipalDep, PrincipalDep, SettingsDep
+from mlsmith.server.schemas.common import ERRORS, ErrorOut
 from mlsmith.server.schemas.deployments import (
     DeploymentIn,
     DeploymentOut,
@@ -38,7 +39,7 @@ from mlsmith.server.schemas.deployments import (
 )
 from mlsmith.server.security import grants, permission
 
-router = APIRouter(tags=["deployments"])
+router = APIRouter(tags=["deployments"], responses=ERRORS)
 PREDICT_PERMISSION = "deployments:predict"  # what a scoped API key needs to call predict
 JSON_TYPES = ("application/json",)
 CSV_TYPES = ("text/csv", "application/csv")
@@ -53,6 +54,7 @@ def _out(backends, d) -> DeploymentOut:
     "/workspaces/{workspace_id}/deployments",
     status_code=201,
     dependencies=[permission("deployments:write")],
+    responses={409: {"model": ErrorOut, "description": "the slug is taken"}},
 )
 def create_deployment(
     workspace_id: str, body: DeploymentIn, backends: BackendsDep, principal: PrincipalDep

@@ -8,9 +8,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from mlsmith.server.deps import PrincipalDep
+from mlsmith.server.schemas.common import ERRORS
 from mlsmith.server.security import permission
 
-router = APIRouter(tags=["nlq"])
+router = APIRouter(tags=["nlq"], responses=ERRORS)
 
 
 class NlqIn(BaseModel):

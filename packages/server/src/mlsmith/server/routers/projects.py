@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Response
 
 from mlsmith.core.services import projects
 from mlsmith.server.deps import BackendsDep, PageDep, PrincipalDep
-from mlsmith.server.schemas.common import ERRORS, PageOut
+from mlsmith.server.schemas.common import ERRORS, ErrorOut, PageOut
 from mlsmith.server.schemas.workspaces import (
     ExperimentIn,
     ExperimentOut,
@@ -27,6 +27,7 @@ Id = Annotated[str, Path(max_length=64)]
     "/workspaces/{workspace_id}/projects",
     status_code=201,
     dependencies=[permission("projects:write")],
+    responses={409: {"model": ErrorOut, "description": "the name is taken"}},
 )
 def create_project(
     body: ProjectIn, principal: PrincipalDep, backends: BackendsDep, workspace_id: Id
@@ -74,6 +75,7 @@ def delete_project(principal: PrincipalDep, backends: BackendsDep, project_id: I
     "/projects/{project_id}/experiments",
     status_code=201,
     dependencies=[permission("experiments:write")],
+    responses={409: {"model": ErrorOut, "description": "the name is taken"}},
 )
 def create_experiment(
     body: ExperimentIn, principal: PrincipalDep, backends: BackendsDep, project_id: Id

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from mlsmith.core.services import identity
 from mlsmith.server.deps import BackendsDep
-from mlsmith.server.schemas.common import ErrorOut
+from mlsmith.server.schemas.common import ERRORS, ErrorOut
 from mlsmith.server.schemas.identity import (
     BootstrapIn,
     BootstrapOut,
@@ -16,7 +16,7 @@ from mlsmith.server.schemas.identity import (
 )
 from mlsmith.server.security import permission
 
-router = APIRouter(prefix="/setup", tags=["setup"])
+router = APIRouter(prefix="/setup", tags=["setup"], responses={400: ERRORS[400]})
 
 
 @router.get("/status", dependencies=[permission("public")])

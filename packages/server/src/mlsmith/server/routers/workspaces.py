@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Response
 
 from mlsmith.core.services import workspaces
 from mlsmith.server.deps import BackendsDep, PrincipalDep
-from mlsmith.server.schemas.common import ERRORS
+from mlsmith.server.schemas.common import ERRORS, ErrorOut
 from mlsmith.server.schemas.identity import WorkspaceOut
 from mlsmith.server.schemas.workspaces import (
     MemberIn,
@@ -24,7 +24,12 @@ WorkspaceId = Annotated[str, Path(max_length=64)]
 UserId = Annotated[str, Path(max_length=64)]
 
 
-@router.post("", status_code=201, dependencies=[permission("workspaces:write")])
+@router.post(
+    "",
+    status_code=201,
+    dependencies=[permission("workspaces:write")],
+    responses={409: {"model": ErrorOut, "description": "the name is taken"}},
+)
 def create_workspace(
     body: WorkspaceIn, principal: PrincipalDep, backends: BackendsDep
 ) -> WorkspaceOut:

@@ -25,6 +25,7 @@ class PageOut(BaseModel, Generic[T]):
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": text}
     for status, text in (
+        (400, "malformed request (a body that is not JSON)"),
         (401, "missing or invalid credentials"),
         (403, "not allowed"),
         (404, "not found (or not visible to you)"),
