@@ -323,7 +323,7 @@ def test_env_api_key_works_without_a_login(tmp_path_factory, server: Server, tra
     key = server.http.post("/api/v1/api-keys", json={"name": "ci"}, headers=server.auth())
     assert key.status_code == 201, key.text
     remote = _cli(tmp_path_factory, MLSMITH_URL=server.url, MLSMITH_API_KEY=key.json()["key"])
-    assert [r["id"] for r in remote.json("runs", "list")] == [trained.run_id]
+    assert trained.run_id in [r["id"] for r in remote.json("runs", "list")]
     assert remote.json("whoami")["via"] == "api_key"
     assert not remote.credentials.exists()
 
@@ -357,3 +357,40 @@ def test_login_with_a_wrong_password_stores_nothing(tmp_path_factory, server: Se
     _one_line_error(result)
     assert not remote.credentials.exists()
     assert "wrong password here" not in result.output
+
+
+def test_ctrl_c_cancels_the_remote_run_and_exits_130(cli: RemoteCli, server: Server, tmp_path):
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=10_000, n_features=20, random_state=0)
+    csv = tmp_path / "slow.csv"
+    pd.DataFrame(X).add_prefix("f").assign(y=y).to_csv(csv, index=False)
+    env = {**os.environ, **{k: v for k, v in cli.env.items() if v is not None}}
+    train = ["train", str(csv), "--target", "y", "--time-budget", "300"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlsmith.cli", *train],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120  # a bound for a hung process, not a performance check
+        running: list = []
+        while not running and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            running = cli.json("runs", "list", "--status", "running")
+            time.sleep(0.3)
+        assert running, "the run never started"
+
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert f"run {running[0]['id']} cancelled" in stderr
+    shown = server.http.get(f"/api/v1/runs/{running[0]['id']}", headers=server.auth())
+    assert shown.json()["status"] == "cancelled"
