@@ -88,7 +88,10 @@ def _train(backends: Backends, run_id: str, attempt: int) -> None:
     }
     board = [row.to_dict() for row in result.leaderboard]
     if recorder.cancelled:
-        _finish(backends, run_id, RunStatus.CANCELLED, leaderboard=board, manifest=manifest)
+        if recorder.user_cancelled():
+            _finish(backends, run_id, RunStatus.CANCELLED, leaderboard=board, manifest=manifest)
+        else:  # stopped without a cancel request: the worker is shutting down
+            requeue(backends, run_id)
         return
     if result.best_pipeline is None:
         _finish(
@@ -128,6 +131,24 @@ def _train(backends: Backends, run_id: str, attempt: int) -> None:
     )
     if not won:  # another attempt (or a cancel) got there first: leave no orphan files
         backends.blobs.delete_prefix(artifacts.attempt_prefix(run_id, attempt))
+
+
+def requeue(backends: Backends, run_id: str) -> bool:
+    """Hand a running run back to the queue (its worker is shutting down): the next worker starts
+    it again from the beginning as a new attempt."""
+    with backends.metadata.unit_of_work() as uow:
+        won = uow.runs.transition(
+            run_id,
+            (RunStatus.RUNNING,),
+            RunStatus.QUEUED,
+            stage="queued",
+            progress=0.0,
+            leaderboard=[],
+            started_at=None,
+        )
+        if won:
+            uow.events.append(run_id, "status", {"status": "queued", "reason": "worker shutdown"})
+    return won
 
 
 def _finish(backends: Backends, run_id: str, status: RunStatus, **fields: Any) -> bool:
@@ -188,6 +209,11 @@ class _Recorder:
         if event.kind == "model":
             return {"leaderboard": p["leaderboard"]}
         return {}
+
+    def user_cancelled(self) -> bool:
+        """Whether someone asked to cancel the run (as opposed to the worker stopping it)."""
+        with self.backends.metadata.unit_of_work(read_only=True) as uow:
+            return uow.runs.get(self.run_id).cancel_requested
 
     def should_stop(self) -> bool:
         if cancellation.requested():

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from mlsmith.core.domain import Job, JobStatus, Run, RunStatus, utcnow
 from mlsmith.core.errors import NotFound
 from mlsmith.core.ports.compute import TaskState
-from mlsmith.core.services import profiling
+from mlsmith.core.services import execution, profiling
 from mlsmith.core.services.profiling import PROFILE_JOB
 from mlsmith.core.services.training import TRAIN_JOB
 
@@ -59,6 +59,7 @@ class Worker:
         self.capacity = backends.settings.workers
         self.lease_s = backends.settings.lease_s
         self._active: dict[str, _Active] = {}
+        self._stopping = False
         self._next_reap = 0.0
 
     def tick(self) -> None:
@@ -109,8 +110,22 @@ class Worker:
             except Exception:  # the loop must survive a passing backend error
                 log.exception("worker tick failed")
             stop.wait(self.poll_s)
+        self.shutdown()
+
+    def shutdown(self, wait_s: float = 10.0) -> None:
+        """Stop the tasks this worker runs and hand their runs back to the queue, so that a
+        restarted server (or another worker) runs them again instead of finding them cancelled."""
+        self._stopping = True
         for job_id in list(self._active):
             self.backends.compute.cancel(job_id)
+        deadline = time.monotonic() + wait_s
+        while self._active and time.monotonic() < deadline:
+            for job_id, act in list(self._active.items()):
+                status = self.backends.compute.status(job_id)
+                if status.state in _ENDED:
+                    self._settle(act, status.state, status.error)
+                    del self._active[job_id]
+            time.sleep(0.05)
 
     def _tend(self, act: _Active) -> None:
         now = time.monotonic()
@@ -132,12 +147,29 @@ class Worker:
             except NotFound:  # deleted while running
                 return True
 
+    def _hand_back(self, act: _Active) -> bool:
+        """While shutting down, a run nobody asked to cancel goes back to the queue with its job
+        (the next worker starts it again). False when the run is not ours to hand back."""
+        with self.backends.metadata.unit_of_work(read_only=True) as uow:
+            try:
+                run = uow.runs.get(act.run_id)
+            except NotFound:
+                return False
+        if run.status.terminal or run.cancel_requested:
+            return False
+        if run.status is RunStatus.RUNNING:
+            execution.requeue(self.backends, act.run_id)
+        self.backends.queue.nack(act.job.id, act.job.lease_token, "worker shut down", retry=True)
+        return True
+
     def _settle(self, act: _Active, state: TaskState, error: str | None) -> None:
         """The task ended. If it did not settle its run (killed, crashed), settle it here."""
         if act.job.kind == PROFILE_JOB:
             reason = f"worker task ended without a result: {error or state.value}"
             profiling.fail_report(self.backends, act.run_id, reason)
             self.backends.queue.ack(act.job.id, act.job.lease_token)
+            return
+        if self._stopping and self._hand_back(act):
             return
         with self.backends.metadata.unit_of_work() as uow:
             try:
