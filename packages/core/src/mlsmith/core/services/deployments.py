@@ -65,7 +65,7 @@ def create(
     _check_slug(slug)
     mode = _auth_mode(auth_mode)
     _check_target_args(version, alias)
-    with backends.metadata.unit_of_work(read_only=True) as uow:
+    with backends.metadata.unit_of_work() as uow:
         try:
             model = uow.models.get_by_name(scope.workspace_id, model_name)
         except NotFound:

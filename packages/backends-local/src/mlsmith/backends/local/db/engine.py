@@ -66,6 +66,9 @@ def _sqlite_engine(url: URL, opts: DbOptions) -> sa.Engine:
         # Take the write lock up front: a deferred transaction that later upgrades to a writer
         # gets SQLITE_BUSY at once (no busy wait) when another writer got in first.
         read_only = conn.get_execution_options().get("mlsmith_read_only", False)
+        # query_only makes a write in a read-only unit of work fail loudly instead of silently
+        # upgrading to a writer; set on every BEGIN because pooled connections are reused.
+        conn.exec_driver_sql(f"PRAGMA query_only={1 if read_only else 0}")
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine

@@ -22,7 +22,7 @@ from mlsmith.core.domain import (
     RunStatus,
     Workspace,
 )
-from mlsmith.core.errors import AlreadyExists, NotFound
+from mlsmith.core.errors import AlreadyExists, MlsmithError, NotFound
 from mlsmith.core.ports.db import MetadataStore
 
 NESTED: dict[str, Any] = {
@@ -161,6 +161,15 @@ class MetadataStoreContract:
         ws = self._workspace(store, "seen")
         with store.unit_of_work(read_only=True) as uow:
             assert uow.workspaces.get(ws.id) == ws
+
+    def test_a_write_in_a_read_only_unit_of_work_fails_and_persists_nothing(
+        self, store: MetadataStore
+    ) -> None:
+        with pytest.raises(MlsmithError), store.unit_of_work(read_only=True) as uow:
+            uow.workspaces.add(Workspace(name="sneaky"))
+        with store.unit_of_work() as uow:
+            assert uow.workspaces.list() == []
+            uow.workspaces.add(Workspace(name="fine"))  # the connection is writable again
 
     def test_exception_inside_unit_of_work_persists_nothing(self, store: MetadataStore) -> None:
         ws = self._workspace(store)

@@ -39,7 +39,7 @@ from mlsmith.core.domain import (
     Workspace,
     utcnow,
 )
-from mlsmith.core.errors import AlreadyExists, InvalidInput, NotFound
+from mlsmith.core.errors import AlreadyExists, BackendUnavailable, InvalidInput, NotFound
 
 _RUN_FIELDS = {f.name for f in fields(Run)} - {"id"}
 _ACTIVE_RUN = (RunStatus.QUEUED, RunStatus.RUNNING)
@@ -734,6 +734,9 @@ class InMemoryMetadataStore:
             snapshot = copy.deepcopy(self._state)
             try:
                 yield _UnitOfWork(self._state)
+                if read_only and self._state != snapshot:
+                    # As the SQL stores do: a read-only unit of work that wrote fails, undone.
+                    raise BackendUnavailable("write attempted in a read-only unit of work")
             except BaseException:
                 # Restore in place: repos of an enclosing unit of work keep the same state object.
                 for f in fields(_State):
