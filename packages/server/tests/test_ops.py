@@ -148,3 +148,20 @@ def test_lifespan_builds_migrates_and_closes_local_backends(tmp_path):
         assert client.get(f"{API}/setup/status").json()["bootstrapped"] is False
     assert app.state.backends is None  # closed and released on shutdown
     assert (tmp_path / "mlsmith.db").exists()
+
+
+def test_cross_site_writes_from_unconfigured_origins_are_refused():
+    backends = fake_backends(settings(cors_origins=["https://ui.example"]))
+    app = create_app(backends, start_worker=False)
+    body = {"email": "nobody@example.com", "password": "x" * 12}
+    with TestClient(app) as client:
+        evil = client.post(
+            f"{API}/auth/login", json=body, headers={"Origin": "https://evil.example"}
+        )
+        assert evil.status_code == 403 and evil.json()["code"] == "forbidden_origin"
+        # A configured origin, the server's own origin and no Origin at all reach the route.
+        for headers in ({"Origin": "https://ui.example"}, {"Origin": "http://testserver"}, {}):
+            r = client.post(f"{API}/auth/login", json=body, headers=headers)
+            assert r.status_code == 401, (headers, r.text)
+        # Reads are not state-changing: an Origin on a GET is CORS's business only.
+        assert client.get("/healthz", headers={"Origin": "https://evil.example"}).status_code == 200

@@ -25,6 +25,7 @@ from mlsmith.server.logs import configure_logging
 from mlsmith.server.metrics import Metrics
 from mlsmith.server.middleware import (
     BodyLimitMiddleware,
+    OriginCheckMiddleware,
     RequestContextMiddleware,
     TrustedHostMiddleware,
 )
@@ -103,6 +104,7 @@ def create_app(
         max_body=settings.max_body_bytes,
         max_upload=settings.max_upload_bytes,
     )
+    app.add_middleware(OriginCheckMiddleware, allowed=list(settings.cors_origins))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

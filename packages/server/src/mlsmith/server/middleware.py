@@ -2,10 +2,11 @@
 and the request body cap. Pure ASGI rather than ``BaseHTTPMiddleware`` so streamed responses (SSE,
 downloads) pass through untouched and contextvars reach the endpoint.
 
-There is no Origin/CSRF check beyond CORS on purpose: the API authenticates with an
-``Authorization`` header only (never cookies), which a browser does not attach to cross-site
-requests by itself, so a forged cross-site request carries no credentials. CORS decides which
-origins may read responses.
+The API authenticates with an ``Authorization`` header only (never cookies), which a browser does
+not attach to cross-site requests by itself, so a forged cross-site request carries no
+credentials; CORS decides which origins may read responses. The Origin check below is defence in
+depth for state-changing requests (a future cookie, a public deployment): a browser's cross-site
+write from an origin that is not configured is refused before it reaches a route.
 """
 
 from __future__ import annotations
@@ -126,6 +127,30 @@ class TrustedHostMiddleware:
             response = error_response(400, "invalid_host", "the Host header is not allowed here")
             await response(scope, receive, send)
             return
+        await self.app(scope, receive, send)
+
+
+class OriginCheckMiddleware:
+    """Refuses POST/PUT/PATCH/DELETE whose ``Origin`` header is neither the server's own origin
+    nor a configured CORS origin. Requests without ``Origin`` (the CLI, servers, curl) pass."""
+
+    UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+    def __init__(self, app: ASGIApp, allowed: list[str]) -> None:
+        self.app = app
+        self.allowed = {o.rstrip("/").lower() for o in allowed}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in self.UNSAFE:
+            origin = (_header(scope, b"origin") or "").rstrip("/").lower()
+            host = (_header(scope, b"host") or "").lower()
+            own = {f"http://{host}", f"https://{host}"}
+            if origin and origin not in self.allowed and origin not in own:
+                response = error_response(
+                    403, "forbidden_origin", "cross-site requests from this origin are not allowed"
+                )
+                await response(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
 
