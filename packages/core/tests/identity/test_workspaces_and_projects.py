@@ -84,14 +84,7 @@ def test_a_member_may_leave_on_their_own(backends, admin, add_user, signin):
         workspaces.get(backends, vic, ws.id)
 
 
-def _workspace_repo_can(backends, method: str) -> bool:
-    with backends.metadata.unit_of_work() as uow:
-        return hasattr(uow.workspaces, method)
-
-
 def test_rename_needs_admin(backends, admin, add_user, signin):
-    if not _workspace_repo_can(backends, "save"):
-        pytest.skip("WorkspaceRepo has no save() yet (port change pending)")
     ws = admin[1]
     add_user("bob@example.com", workspace_id=ws.id, role=Role.MEMBER)
     with pytest.raises(PermissionDenied):
@@ -106,8 +99,6 @@ def test_workspace_holding_runs_cannot_be_deleted(backends, admin, signin):
 
     from mlsmith.core.services import datasets, training
 
-    if not _workspace_repo_can(backends, "delete"):
-        pytest.skip("WorkspaceRepo has no delete() yet (port change pending)")
     me = signin("admin@example.com")
     ws = workspaces.create(backends, me, "doomed")
     scope = access.scope_in(backends, me, ws.id, Role.MEMBER)
