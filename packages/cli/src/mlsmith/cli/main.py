@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from mlsmith.cli import account, admin, demo, models, predict, serve, train
+from mlsmith.cli import account, admin, demo, models, predict, serve, train, worker
 from mlsmith.cli.context import CliState
 from mlsmith.cli.errors import ErrorMappingGroup
 from mlsmith.cli.models import models_app
@@ -73,6 +73,7 @@ app.command("promote")(models.promote)
 app.command("predict")(predict.predict)
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
 app.add_typer(runs_app, name="runs")
 app.add_typer(models_app, name="models")
 
