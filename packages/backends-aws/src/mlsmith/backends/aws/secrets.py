@@ -47,7 +47,12 @@ _TAG = 16
 _FAILED = "secret could not be decrypted (wrong key, wrong context or corrupted)"
 
 # KMS answers these for a ciphertext that is not for this key/context: an integrity failure.
-_INTEGRITY_CODES = {"InvalidCiphertextException", "IncorrectKeyException"}
+_INTEGRITY_CODES = {"InvalidCiphertextException"}
+# Decrypt answers these for a data key wrapped under another key: IncorrectKeyException (KMS,
+# another key of ours), AccessDeniedException (KMS for a key we may not use; moto for a KeyId
+# mismatch). Either way not one of the configured keys: try the next one, then IntegrityError.
+# (A denied *own* key shows up on encrypt, as PermissionDenied.)
+_OTHER_KEY_CODES = {"IncorrectKeyException", "AccessDeniedException"}
 _DENIED_CODES = {"AccessDeniedException", "UnrecognizedClientException"}
 _INVALID_CODES = {"ValidationException", "InvalidGrantTokenException"}
 
@@ -136,14 +141,15 @@ class KmsSecretStore:
         raise _Failed
 
     def _unwrap(self, wrapped: bytes, arn: str, ctx: dict[str, str]) -> Any:
-        """KMS Decrypt of the data key under ``arn``; None when it was wrapped under another key."""
+        """KMS Decrypt of the data key under ``arn``; None when it was wrapped under another key
+        (KeyId is always given: KMS then never uses a key the blob names but we did not choose)."""
         from botocore.exceptions import ClientError
 
         try:
             return self._kms.decrypt(CiphertextBlob=wrapped, KeyId=arn, **_kms_context(ctx))
         except ClientError as exc:
             code = _code(exc)
-            if code == "IncorrectKeyException":
+            if code in _OTHER_KEY_CODES:
                 return None
             error = _Failed() if code in _INTEGRITY_CODES else _converted(exc)
         except Exception as exc:
