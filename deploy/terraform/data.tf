@@ -41,7 +41,7 @@ data "aws_iam_policy_document" "kms" {
 }
 
 resource "aws_kms_key" "main" {
-  description             = "${var.name}: secrets envelope encryption, S3, RDS, SQS, SSM, logs"
+  description             = "${var.name}: secrets envelope encryption, S3, RDS, SQS, Redis, SSM, Secrets Manager, logs"
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = data.aws_iam_policy_document.kms.json
@@ -195,7 +195,7 @@ resource "aws_db_instance" "main" {
   auto_minor_version_upgrade = true
 }
 
-# ---- SQS: jobs queue, Celery broker queue, dead letters ------------------------------------------
+# ---- SQS: jobs queue and its dead letters ------------------------------------------
 
 resource "aws_sqs_queue" "dlq" {
   name                      = "${var.name}-dlq"
@@ -216,25 +216,13 @@ resource "aws_sqs_queue" "jobs" {
   })
 }
 
-resource "aws_sqs_queue" "celery" {
-  name                       = "${var.name}-celery"
-  visibility_timeout_seconds = var.celery_visibility_timeout_s
-  receive_wait_time_seconds  = 20
-  message_retention_seconds  = 345600
-  kms_master_key_id          = aws_kms_key.main.arn
-
-  redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.dlq.arn
-    maxReceiveCount     = var.queue_max_receive_count
-  })
-}
 
 resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
   queue_url = aws_sqs_queue.dlq.id
 
   redrive_allow_policy = jsonencode({
     redrivePermission = "byQueue"
-    sourceQueueArns   = [aws_sqs_queue.jobs.arn, aws_sqs_queue.celery.arn]
+    sourceQueueArns   = [aws_sqs_queue.jobs.arn]
   })
 }
 
@@ -245,7 +233,7 @@ resource "aws_ssm_parameter" "database_url" {
   name   = "/${var.name}/database-url"
   type   = "SecureString"
   key_id = aws_kms_key.main.arn
-  value  = "postgresql+psycopg://${var.db_iam_user}@${aws_db_instance.main.address}:${aws_db_instance.main.port}/${var.db_name}"
+  value  = "postgresql+psycopg://${var.db_iam_user}@${aws_db_instance.main.address}:${aws_db_instance.main.port}/${var.db_name}?sslmode=require"
 }
 
 # Signs webhook deliveries; created only when the notifier is a webhook.
@@ -265,4 +253,46 @@ resource "aws_secretsmanager_secret_version" "webhook_secret" {
   count         = startswith(var.notifier_url, "webhook") ? 1 : 0
   secret_id     = aws_secretsmanager_secret.webhook_secret[0].id
   secret_string = random_password.webhook_secret[0].result
+}
+
+# ---- ElastiCache Redis: the Celery broker and its task-status records -----------------------------
+
+resource "aws_elasticache_subnet_group" "main" {
+  name       = var.name
+  subnet_ids = aws_subnet.private[*].id
+}
+
+resource "random_password" "redis_auth" {
+  length  = 64
+  special = false
+}
+
+resource "aws_elasticache_replication_group" "main" {
+  replication_group_id       = var.name
+  description                = "${var.name}: Celery broker and task status"
+  engine                     = "redis"
+  engine_version             = var.redis_engine_version
+  node_type                  = var.redis_node_type
+  num_cache_clusters         = 2
+  automatic_failover_enabled = true
+  multi_az_enabled           = true
+  port                       = 6379
+  subnet_group_name          = aws_elasticache_subnet_group.main.name
+  security_group_ids         = [aws_security_group.redis.id]
+  at_rest_encryption_enabled = true
+  kms_key_id                 = aws_kms_key.main.arn
+  transit_encryption_enabled = true
+  auth_token                 = random_password.redis_auth.result
+  snapshot_retention_limit   = 1
+}
+
+# The broker URL holds the auth token: a secret, injected into the containers at start.
+resource "aws_secretsmanager_secret" "broker_url" {
+  name       = "${var.name}/celery-broker-url"
+  kms_key_id = aws_kms_key.main.arn
+}
+
+resource "aws_secretsmanager_secret_version" "broker_url" {
+  secret_id     = aws_secretsmanager_secret.broker_url.id
+  secret_string = "rediss://:${random_password.redis_auth.result}@${aws_elasticache_replication_group.main.primary_endpoint_address}:6379/0"
 }

@@ -7,14 +7,21 @@ locals {
 
   environment = merge(
     {
-      MLSMITH_DATA_DIR     = "/data"
-      MLSMITH_STORAGE_URL  = "s3://${aws_s3_bucket.artifacts.bucket}/artifacts"
-      MLSMITH_SECRETS_URL  = "kms://${aws_kms_alias.main.name}"
-      MLSMITH_QUEUE_URL    = "sqs://${aws_sqs_queue.jobs.name}"
-      MLSMITH_COMPUTE      = "celery"
-      MLSMITH_NOTIFIER_URL = var.notifier_url
-      MLSMITH_WORKERS      = tostring(var.worker_concurrency)
-      MLSMITH_LOG_JSON     = "true"
+      MLSMITH_DATA_DIR                         = "/data"
+      MLSMITH_STORAGE_URL                      = "s3://${aws_s3_bucket.artifacts.bucket}/artifacts"
+      MLSMITH_SECRETS_URL                      = "kms://${aws_kms_alias.main.name}"
+      MLSMITH_QUEUE_URL                        = "sqs://${aws_sqs_queue.jobs.name}"
+      MLSMITH_QUEUE_OPTIONS__REGION            = var.aws_region
+      MLSMITH_QUEUE_OPTIONS__DEAD_LETTER_QUEUE = aws_sqs_queue.dlq.name
+      MLSMITH_QUEUE_OPTIONS__WAIT_TIME_S       = "20"
+      MLSMITH_STORAGE_OPTIONS__REGION          = var.aws_region
+      MLSMITH_STORAGE_OPTIONS__SSE             = "aws:kms"
+      MLSMITH_STORAGE_OPTIONS__SSE_KMS_KEY_ID  = aws_kms_key.main.arn
+      MLSMITH_SECRETS_OPTIONS__REGION          = var.aws_region
+      MLSMITH_COMPUTE                          = "celery"
+      MLSMITH_NOTIFIER_URL                     = var.notifier_url
+      MLSMITH_WORKERS                          = tostring(var.worker_concurrency)
+      MLSMITH_LOG_JSON                         = "true"
       # The load balancer forwards only the configured host names (listener rule below); its
       # health checks use the task's IP as Host, so the application itself accepts any.
       MLSMITH_TRUSTED_HOSTS = jsonencode(["*"])
@@ -27,7 +34,10 @@ locals {
   )
 
   secrets = concat(
-    [{ name = "MLSMITH_DATABASE_URL", valueFrom = aws_ssm_parameter.database_url.arn }],
+    [
+      { name = "MLSMITH_DATABASE_URL", valueFrom = aws_ssm_parameter.database_url.arn },
+      { name = "MLSMITH_COMPUTE_OPTIONS__BROKER_URL", valueFrom = aws_secretsmanager_secret.broker_url.arn },
+    ],
     [for s in aws_secretsmanager_secret.webhook_secret : { name = "MLSMITH_NOTIFIER_OPTIONS__SECRET", valueFrom = s.arn }],
   )
 

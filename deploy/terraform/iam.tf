@@ -1,6 +1,7 @@
 # Least privilege. The execution role (used by ECS to start a task) pulls the image, writes the two
 # log groups and reads the task's parameters/secrets. The task role (used by mlsmith itself) reaches
-# only this deployment's bucket, key, queues and RDS IAM user. Nothing else.
+# only this deployment's bucket, key, queues and RDS IAM user (Redis is reached with the token
+# from Secrets Manager, not IAM). Nothing else.
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
   statement {
@@ -37,13 +38,10 @@ data "aws_iam_policy_document" "execution" {
     resources = [aws_ssm_parameter.database_url.arn]
   }
 
-  dynamic "statement" {
-    for_each = length(aws_secretsmanager_secret.webhook_secret) > 0 ? [1] : []
-    content {
-      sid       = "Secrets"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = aws_secretsmanager_secret.webhook_secret[*].arn
-    }
+  statement {
+    sid       = "Secrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = concat([aws_secretsmanager_secret.broker_url.arn], aws_secretsmanager_secret.webhook_secret[*].arn)
   }
 
   statement {
@@ -120,7 +118,7 @@ data "aws_iam_policy_document" "task" {
       "sqs:GetQueueUrl",
       "sqs:GetQueueAttributes",
     ]
-    resources = [aws_sqs_queue.jobs.arn, aws_sqs_queue.celery.arn, aws_sqs_queue.dlq.arn]
+    resources = [aws_sqs_queue.jobs.arn, aws_sqs_queue.dlq.arn]
   }
 
   statement {

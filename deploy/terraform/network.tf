@@ -215,3 +215,27 @@ resource "aws_vpc_security_group_ingress_rule" "db_from_tasks" {
   to_port                      = 5432
   referenced_security_group_id = each.value
 }
+
+resource "aws_security_group" "redis" {
+  name_prefix = "${var.name}-redis-"
+  description = "mlsmith ElastiCache Redis: from the api and worker tasks only"
+  vpc_id      = aws_vpc.main.id
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "redis_from_tasks" {
+  for_each = {
+    api    = aws_security_group.api.id
+    worker = aws_security_group.worker.id
+  }
+
+  security_group_id            = aws_security_group.redis.id
+  description                  = "Redis from ${each.key}"
+  ip_protocol                  = "tcp"
+  from_port                    = 6379
+  to_port                      = 6379
+  referenced_security_group_id = each.value
+}

@@ -43,14 +43,20 @@ output "jobs_queue_url" {
   value       = aws_sqs_queue.jobs.id
 }
 
-output "celery_queue_url" {
-  description = "URL of the Celery broker queue."
-  value       = aws_sqs_queue.celery.id
-}
 
 output "dead_letter_queue_url" {
-  description = "URL of the dead-letter queue both queues redrive to."
+  description = "URL of the dead-letter queue the jobs queue redrives to."
   value       = aws_sqs_queue.dlq.id
+}
+
+output "redis_endpoint" {
+  description = "Primary endpoint of the ElastiCache Redis (Celery broker and task status; TLS and auth token)."
+  value       = aws_elasticache_replication_group.main.primary_endpoint_address
+}
+
+output "broker_url_secret_arn" {
+  description = "Secrets Manager ARN of the Celery broker URL (holds the Redis auth token)."
+  value       = aws_secretsmanager_secret.broker_url.arn
 }
 
 output "db_endpoint" {

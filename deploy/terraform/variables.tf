@@ -115,15 +115,15 @@ variable "notifier_url" {
 }
 
 variable "compute_options" {
-  description = "Options of the Celery compute adapter, passed as MLSMITH_COMPUTE_OPTIONS__<KEY>. The broker is SQS with the queue created here; the task role may not create queues."
+  description = "Extra options of the Celery compute adapter, passed as MLSMITH_COMPUTE_OPTIONS__<KEY> (e.g. TIME_LIMIT_S). The broker URL comes from Secrets Manager."
   type        = map(string)
-  default     = { BROKER_URL = "sqs://" }
+  default     = {}
 }
 
 variable "database_options" {
-  description = "Options of the PostgreSQL adapter, passed as MLSMITH_DATABASE_OPTIONS__<KEY> (IAM authentication and TLS to RDS)."
+  description = "Options of the PostgreSQL adapter, passed as MLSMITH_DATABASE_OPTIONS__<KEY>: set the RDS IAM-authentication option of the installed mlsmith-aws here (adapters refuse unknown names)."
   type        = map(string)
-  default     = { IAM_AUTH = "true", SSLMODE = "verify-full" }
+  default     = {}
 }
 
 variable "extra_environment" {
@@ -208,11 +208,6 @@ variable "queue_visibility_timeout_s" {
   default     = 60
 }
 
-variable "celery_visibility_timeout_s" {
-  description = "Visibility timeout of the Celery broker queue, seconds; must exceed the longest task time limit."
-  type        = number
-  default     = 7200
-}
 
 variable "queue_max_receive_count" {
   description = "Receives after which a message moves to the dead-letter queue."
@@ -224,4 +219,18 @@ variable "artifacts_noncurrent_days" {
   description = "Days overwritten or deleted artifact versions are kept in the versioned bucket."
   type        = number
   default     = 90
+}
+
+# ---- Redis (Celery) ----------------------------------------------------------------------------------
+
+variable "redis_node_type" {
+  description = "ElastiCache node type of the Celery broker (two nodes, one per availability zone)."
+  type        = string
+  default     = "cache.t4g.small"
+}
+
+variable "redis_engine_version" {
+  description = "Redis engine version of the ElastiCache replication group."
+  type        = string
+  default     = "7.1"
 }

@@ -81,3 +81,9 @@ def test_required_compose_secrets_are_listed_empty_and_uncommented() -> None:
             active[m.group(1)] = m.group(2)
     for name in sorted(required):
         assert active.get(name) == "", f"{name} must appear as `{name}=` (no committed value)"
+
+
+def test_deploy_docs_describe_every_setting() -> None:
+    docs = (ROOT / "docs" / "deploy.md").read_text()
+    missing = [f for f in Settings.model_fields if f"`{PREFIX}{f.upper()}`" not in docs]
+    assert not missing, f"docs/deploy.md lacks {missing}"

@@ -124,9 +124,22 @@ def test_kms_key_rotates() -> None:
 def test_queues_redrive_to_the_dead_letter_queue() -> None:
     resources = typed("resource")
     assert ("aws_sqs_queue", "dlq") in resources
-    for name in ("jobs", "celery"):
-        policy = resources[("aws_sqs_queue", name)]["redrive_policy"]
-        assert "aws_sqs_queue.dlq.arn" in policy and "maxReceiveCount" in policy
+    policy = resources[("aws_sqs_queue", "jobs")]["redrive_policy"]
+    assert "aws_sqs_queue.dlq.arn" in policy and "maxReceiveCount" in policy
+    for queue in ("jobs", "dlq"):
+        assert "aws_kms_key.main" in resources[("aws_sqs_queue", queue)]["kms_master_key_id"]
+
+
+def test_celery_broker_is_private_encrypted_redis_with_its_url_in_secrets_manager() -> None:
+    resources = typed("resource")
+    redis = resources[("aws_elasticache_replication_group", "main")]
+    assert redis["at_rest_encryption_enabled"] is True
+    assert redis["transit_encryption_enabled"] is True
+    assert "random_password.redis_auth" in redis["auth_token"]
+    assert "aws_subnet.private" in resources[("aws_elasticache_subnet_group", "main")]["subnet_ids"]
+    url = resources[("aws_secretsmanager_secret_version", "broker_url")]["secret_string"]
+    assert unq(url).startswith("rediss://")  # TLS
+    assert "valueFrom = aws_secretsmanager_secret.broker_url.arn" in raw_text()
 
 
 def test_ecs_runs_api_behind_the_alb_and_workers_with_secrets_from_ssm() -> None:
