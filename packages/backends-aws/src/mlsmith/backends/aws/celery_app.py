@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 TASK_NAME = "mlsmith.run_task"
 MAX_ERROR_CHARS = 4000
+RESTORE_SWEEP_S = 10
 
 
 def make_app(
@@ -51,6 +52,9 @@ def make_app(
 
     app = Celery("mlsmith", broker=broker_url, set_as_current=False)
     transport: dict[str, Any] = {"visibility_timeout": int(opts.effective_visibility_timeout_s)}
+    if broker_url.startswith(("redis://", "rediss://")):
+        # Sweep for tasks of dead workers every RESTORE_SWEEP_S (kombu's default is ~100 s).
+        transport |= {"unacked_restore_interval": RESTORE_SWEEP_S, "unacked_restore_throttle": 1}
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],

@@ -161,7 +161,8 @@ class CeleryCompute:
         # (at once with RabbitMQ or when only the pool process died); until then it is pending.
         if rec.cancel:
             return TaskStatus(TaskState.CANCELLED)
-        window = self._opts.effective_visibility_timeout_s + self._opts.lost_after_s
+        # Redelivery comes within the visibility timeout plus a restore sweep (Redis, SQS).
+        window = self._opts.effective_visibility_timeout_s + self._opts.lost_after_s + 60
         if rec.now - lost_since > window:
             return TaskStatus(
                 TaskState.FAILED,
