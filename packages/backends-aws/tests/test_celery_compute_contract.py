@@ -292,3 +292,36 @@ def _delete_amqp_queue(queue: str) -> None:
     # Already gone is fine: nothing to clean.
     with Connection(AMQP_URL, connect_timeout=5) as conn, contextlib.suppress(Exception):
         conn.default_channel.queue_delete(queue)
+
+
+def test_a_task_over_its_hard_time_limit_ends_failed_with_its_helpers_killed(
+    tmp_path: Path,
+) -> None:
+    """The worker's main process kills the task's whole process group and records the failure
+    (the broker does not deliver it again: a task over its limit would be over it next time)."""
+    status_url = _redis_session_url()
+    session = _Session(tmp_path, status_url)
+    session.options |= {"time_limit_s": 3, "visibility_timeout_s": 10}
+    session.env.update(MLSMITH_COMPUTE_OPTIONS__TIME_LIMIT_S="3")
+    session.env.update(MLSMITH_COMPUTE_OPTIONS__VISIBILITY_TIMEOUT_S="10")
+    try:
+        session.start_worker()
+        compute = session.compute()
+        task_id, pid_file = new_id(), tmp_path / "pids"
+        compute.submit(
+            task_id,
+            f"{TASKS}:burn_cpu",
+            {"seconds": 60, "pid_file": str(pid_file), "helpers": 1},
+        )
+        assert eventually(pid_file.exists)
+        pids = [int(p) for p in pid_file.read_text().split()]
+
+        status = compute.wait(task_id, DEADLINE_S)
+
+        assert status.state is TaskState.FAILED, status
+        assert status.error is not None and "time limit" in status.error
+        assert eventually(lambda: all(_zombie(pid) for pid in pids), timeout_s=10)
+        compute.close()
+    finally:
+        session.stop()
+        _cleanup_redis(status_url, session.queue, session.prefix)

@@ -99,7 +99,14 @@ class WorkerContext:
     def install(self, app: Celery) -> None:
         from celery.signals import worker_process_init, worker_process_shutdown
 
-        app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True)(self.run_task)
+        global _CONTEXT
+        _CONTEXT = self
+        app.task(
+            name=TASK_NAME,
+            acks_late=True,
+            reject_on_worker_lost=True,
+            Request=f"{__name__}:TimeLimitRequest",
+        )(self.run_task)
         worker_process_init.connect(self._process_init, weak=False)
         worker_process_shutdown.connect(self._process_shutdown, weak=False)
 
@@ -180,6 +187,51 @@ class WorkerContext:
                     on_cancel()  # normally the revoke's SIGTERM got here first; then a no-op
             except Exception:  # a missed beat is not fatal; a long silence is (status says so)
                 log.warning("heartbeat of task %s failed", task_id, exc_info=True)
+
+
+_CONTEXT: WorkerContext | None = None  # set in the worker's main process by ``install``
+
+
+def _request_class() -> type:
+    from celery.worker.request import Request
+
+    class TimeLimitRequest(Request):
+        """The worker's main process handles a hard time limit: kill the task with its helpers
+        (its pool process leads their group) and record it as failed, for it never will."""
+
+        def on_timeout(self, soft: bool, timeout: float) -> None:
+            if not soft:
+                pid = self.worker_pid
+                if pid and _own_group(pid):
+                    with contextlib.suppress(OSError):
+                        os.killpg(pid, signal.SIGKILL)
+                ctx, kw = _CONTEXT, self.kwargs or {}
+                if ctx is not None and "task_id" in kw:
+                    with contextlib.suppress(Exception):  # the record must not break the worker
+                        ctx.records.end(
+                            kw["task_id"],
+                            int(kw.get("generation", 1)),
+                            "failed",
+                            f"the task exceeded its hard time limit ({timeout:g} s)",
+                        )
+            super().on_timeout(soft, timeout)
+
+    return TimeLimitRequest
+
+
+def _own_group(pid: int) -> bool:
+    try:
+        return os.getpgid(pid) == pid
+    except OSError:
+        return False
+
+
+def __getattr__(name: str) -> Any:
+    # Celery imports the Request class by name; it is built on demand so that importing this
+    # module never imports Celery.
+    if name == "TimeLimitRequest":
+        return _request_class()
+    raise AttributeError(name)
 
 
 class _Killer:
