@@ -41,7 +41,7 @@ EXPECTED_TABLES = {
     "deployments",
     "reports",
 }
-REVISIONS = ["0001_baseline", "0002_identity_catalog"]
+REVISIONS = ["0001_baseline", "0002_identity_catalog", "0003_long_lease_tokens"]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
