@@ -1,5 +1,6 @@
 """Scale-out: one ``mlsmith serve`` + two ``mlsmith worker`` processes (Celery on the local Redis)
-+ PostgreSQL (a fresh schema) + one storage directory and Fernet key shared by every process.
++ PostgreSQL (a fresh schema) + S3 and KMS (a moto server on 127.0.0.1, spoken to over HTTP), the
+same settings in every process.
 
 The server's in-process worker loop claims the jobs from the queue port (the database) and hands
 them to ``MLSMITH_COMPUTE=celery``; the two Celery workers run them. Six runs submitted at once all
@@ -7,9 +8,7 @@ succeed; then a worker running a run is killed with SIGKILL (its pool processes 
 broker delivers the task again after the visibility timeout and the other worker runs the run as a
 new attempt, which is the only one whose artifact rows exist; no run is left ``running``.
 
-Storage is local files + a Fernet key file here (the S3/KMS adapters are exercised by their own
-contract suites against moto); the database, the broker and the processes are real. Skips locally
-without PostgreSQL or Redis, fails when ``CI=true``.
+Skips locally without PostgreSQL, Redis or moto; fails when ``CI=true``.
 """
 
 from __future__ import annotations
@@ -82,6 +81,60 @@ def postgres_url() -> Iterator[tuple[str, str]]:
     finally:
         admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         admin.close()
+
+
+@pytest.fixture
+def moto_aws(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A moto server with a bucket and a KMS key; the settings that point the platform at them."""
+    try:
+        import boto3
+        import moto.server  # noqa: F401
+    except ImportError as exc:
+        _unreachable(f"moto[server] or boto3 is not installed ({exc})")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + STARTUP_DEADLINE_S
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    _unreachable("moto server did not start")
+                time.sleep(0.1)
+        aws = {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        )
+        session.client("s3", endpoint_url=endpoint).create_bucket(Bucket="mlsmith-e2e")
+        key = session.client("kms", endpoint_url=endpoint).create_key()["KeyMetadata"]["KeyId"]
+        yield aws | {
+            "MLSMITH_STORAGE_URL": "s3://mlsmith-e2e/artifacts",
+            "MLSMITH_STORAGE_OPTIONS__ENDPOINT_URL": endpoint,
+            "MLSMITH_STORAGE_OPTIONS__REGION": "us-east-1",
+            "MLSMITH_SECRETS_URL": f"kms://{key}",
+            "MLSMITH_SECRETS_OPTIONS__ENDPOINT_URL": endpoint,
+            "MLSMITH_SECRETS_OPTIONS__REGION": "us-east-1",
+        }
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture
@@ -163,16 +216,13 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path, postgres_url, broker) -> Iterator[Cluster]:
+def cluster(tmp_path: Path, postgres_url, broker, moto_aws) -> Iterator[Cluster]:
     db_url, _schema = postgres_url
     broker_url, queue, prefix = broker
-    shared = tmp_path / "shared"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLSMITH_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLSMITH_", "AWS_"))} | moto_aws
     env.update(
         MLSMITH_DATA_DIR=str(tmp_path / "data"),
         MLSMITH_DATABASE_URL=db_url,
-        MLSMITH_STORAGE_URL=f"file://{shared / 'artifacts'}",
-        MLSMITH_SECRETS_URL=f"fernet-file://{shared / 'fernet.key'}",
         MLSMITH_COMPUTE=f"celery+{broker_url}",
         MLSMITH_COMPUTE_OPTIONS__QUEUE=queue,
         MLSMITH_COMPUTE_OPTIONS__STATUS_PREFIX=prefix,
