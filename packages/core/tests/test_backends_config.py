@@ -23,14 +23,21 @@ def test_kind_is_the_url_scheme(url, kind):
     assert kind_of(url) == kind
 
 
-def test_unknown_storage_kind_names_the_setting_and_the_package():
+def test_unknown_storage_kind_names_the_setting_and_the_installed_kinds():
     with pytest.raises(ConfigError) as err:
-        resolve_builder("storage", "s3://bucket/prefix")
+        resolve_builder("storage", "gcs://bucket/prefix")
     msg = str(err.value)
     assert "\n" not in msg
-    assert "MLSMITH_STORAGE_URL" in msg
-    assert "mlsmith-aws" in msg
+    assert "MLSMITH_STORAGE_URL" in msg and "'gcs'" in msg
     assert "file" in msg  # the installed kinds are listed
+
+
+def test_a_known_kind_whose_package_is_missing_names_that_package(monkeypatch):
+    import mlsmith.core.backends as backends_module
+
+    monkeypatch.setattr(backends_module, "entry_points", lambda group: [])
+    with pytest.raises(ConfigError, match="pip install mlsmith-aws"):
+        resolve_builder("storage", "s3://bucket/prefix")
 
 
 def test_unknown_compute_kind_is_refused():
