@@ -44,16 +44,8 @@ class CliState:
         if self._platform is None:
             # Lazy: building backends imports SQLAlchemy and friends, which --help must not pay for.
             from mlsmith.core.api import Platform
-            from mlsmith.core.backends import build_backends
 
-            backends = build_backends(self.settings)
-            try:
-                # Idempotent, so every command works on a fresh data dir, as the embedded API does.
-                backends.metadata.migrate()
-                self._platform = Platform(backends)
-            except BaseException:
-                backends.close()
-                raise
+            self._platform = Platform.from_settings(self.settings)
         return self._platform
 
     @property

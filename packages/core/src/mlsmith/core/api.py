@@ -31,14 +31,20 @@ class Platform:
 
     @classmethod
     def open(cls, **settings: Any) -> Platform:
-        from mlsmith.core.backends import build_backends
         from mlsmith.core.settings import Settings
 
-        backends = build_backends(Settings(**settings))
+        return cls.from_settings(Settings(**settings))
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Platform:
+        """Build the backends, migrate (idempotent, so a fresh data dir just works), scope."""
+        from mlsmith.core.backends import build_backends
+
+        backends = build_backends(settings)
         try:
             backends.metadata.migrate()
             return cls(backends)
-        except Exception:
+        except BaseException:
             backends.close()
             raise
 
